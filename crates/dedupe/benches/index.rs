@@ -1,0 +1,2 @@
+//! Index benchmark (placeholder).
+fn main() {}
