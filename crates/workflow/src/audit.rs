@@ -1,0 +1,139 @@
+//! Audit events: who did what to which record, when, and the state change it caused.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::UserId;
+
+/// What happened. Stored as kebab-case text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum AuditAction {
+    /// A post was created.
+    PostCreated,
+    /// A post's content or targets changed.
+    PostEdited,
+    /// A post was sent to review.
+    PostSubmitted,
+    /// A reviewer approved (possibly one of several approvals needed).
+    PostApproved,
+    /// A reviewer asked for changes.
+    ChangesRequested,
+    /// A reviewer rejected the post.
+    PostRejected,
+    /// Targets got a publish time.
+    PostScheduled,
+    /// Targets lost their publish time.
+    PostUnscheduled,
+    /// The post was archived.
+    PostArchived,
+    /// The dispatcher started publishing the post's due targets.
+    PublishStarted,
+    /// Every target reached an outcome; the post's state follows them.
+    PublishFinished,
+    /// Failed targets were put back on the schedule.
+    PublishRetried,
+    /// A user was created.
+    UserCreated,
+    /// A user was disabled.
+    UserDisabled,
+    /// A user's role changed.
+    RoleChanged,
+    /// An API token was created.
+    TokenCreated,
+    /// An API token was revoked.
+    TokenRevoked,
+    /// A team setting changed.
+    SettingChanged,
+}
+
+impl AuditAction {
+    /// The kebab-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::PostCreated => "post-created",
+            AuditAction::PostEdited => "post-edited",
+            AuditAction::PostSubmitted => "post-submitted",
+            AuditAction::PostApproved => "post-approved",
+            AuditAction::ChangesRequested => "changes-requested",
+            AuditAction::PostRejected => "post-rejected",
+            AuditAction::PostScheduled => "post-scheduled",
+            AuditAction::PostUnscheduled => "post-unscheduled",
+            AuditAction::PostArchived => "post-archived",
+            AuditAction::PublishStarted => "publish-started",
+            AuditAction::PublishFinished => "publish-finished",
+            AuditAction::PublishRetried => "publish-retried",
+            AuditAction::UserCreated => "user-created",
+            AuditAction::UserDisabled => "user-disabled",
+            AuditAction::RoleChanged => "role-changed",
+            AuditAction::TokenCreated => "token-created",
+            AuditAction::TokenRevoked => "token-revoked",
+            AuditAction::SettingChanged => "setting-changed",
+        }
+    }
+}
+
+impl fmt::Display for AuditAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One entry of the audit log. Secrets never go in here: notes are for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// Who did it (`None` for the system itself).
+    pub actor: Option<UserId>,
+    /// What happened.
+    pub action: AuditAction,
+    /// The kind of record it happened to: `post`, `user`, `token`, `setting`.
+    pub subject_kind: String,
+    /// That record's id.
+    pub subject_id: String,
+    /// The state before, when the event changed one.
+    pub from_state: Option<String>,
+    /// The state after, when the event changed one.
+    pub to_state: Option<String>,
+    /// A human note: a review comment, the schedule, what changed.
+    pub note: Option<String>,
+}
+
+impl AuditEvent {
+    /// An event about a record, without a state change.
+    pub fn new(
+        at: DateTime<Utc>,
+        actor: Option<UserId>,
+        action: AuditAction,
+        subject_kind: &str,
+        subject_id: impl ToString,
+    ) -> Self {
+        AuditEvent {
+            at,
+            actor,
+            action,
+            subject_kind: subject_kind.to_owned(),
+            subject_id: subject_id.to_string(),
+            from_state: None,
+            to_state: None,
+            note: None,
+        }
+    }
+
+    /// Adds the state change.
+    pub fn with_states(mut self, from: impl ToString, to: impl ToString) -> Self {
+        self.from_state = Some(from.to_string());
+        self.to_state = Some(to.to_string());
+        self
+    }
+
+    /// Adds a note.
+    pub fn with_note(mut self, note: Option<String>) -> Self {
+        self.note = note;
+        self
+    }
+}
