@@ -12,7 +12,7 @@
 
 pub mod caption;
 mod error;
-mod image_hash;
+pub mod image_hash;
 mod index;
 
 pub use error::{Error, Result};
