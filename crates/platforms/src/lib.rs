@@ -1,0 +1,79 @@
+//! Publishing adapters for TikTok, Instagram and Facebook Pages.
+//!
+//! Each adapter speaks its platform's contract exactly (paths, trailing slashes, form or JSON bodies,
+//! envelopes, big-integer ids kept as text) and turns every failure into one classified
+//! [`PlatformError`]. Publishing is a resumable state machine: [`Publisher::advance`] makes at most one
+//! creating call and returns the new [`PublishProgress`] to persist before anything else happens.
+//!
+//! ```no_run
+//! use natronfx_platforms::{
+//!     Next, Platform, PrivacyLevel, PublishProgress, PublishRequest, PublishToggles, Publisher, TiktokConfig,
+//!     TiktokPublisher,
+//! };
+//! use secrecy::SecretString;
+//!
+//! # async fn run() -> natronfx_platforms::Result<()> {
+//! let tiktok = TiktokPublisher::new(TiktokConfig::default())?;
+//! let token = SecretString::from("act.example");
+//! let request = PublishRequest {
+//!     account_id: "open-id".into(),
+//!     title: Some("Autumn drop".into()),
+//!     caption: "Three new colours #autumn".into(),
+//!     image_urls: vec!["https://media.example.com/p/1.jpg".into()],
+//!     privacy_level: Some(PrivacyLevel::SelfOnly),
+//!     toggles: PublishToggles::default(),
+//!     is_aigc: false,
+//!     cover_index: 0,
+//! };
+//! let mut progress = PublishProgress::start(Platform::Tiktok);
+//! loop {
+//!     let step = tiktok.advance(&token, &request, &progress).await?;
+//!     progress = step.progress; // persist this before anything else
+//!     match step.next {
+//!         Next::Continue => {}
+//!         Next::PollAfter(delay) => tokio::time::sleep(delay).await,
+//!         Next::Done(published) => break println!("live: {:?}", published.post_id),
+//!         Next::Failed(error) => return Err(error),
+//!         _ => break,
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
+#![warn(missing_docs)]
+
+mod error;
+mod facebook;
+mod graph;
+mod http;
+mod instagram;
+mod limiter;
+mod model;
+mod progress;
+mod publisher;
+mod tiktok;
+
+pub use error::{ErrorClass, ErrorDetail, PlatformError, Result};
+pub use facebook::{FACEBOOK_MAX_PHOTOS, FacebookPublisher};
+pub use graph::GraphConfig;
+pub use instagram::{
+    ContainerStatus, INSTAGRAM_CAPTION_MAX_CHARS, INSTAGRAM_MAX_CAROUSEL_ITEMS,
+    INSTAGRAM_MAX_HASHTAGS, INSTAGRAM_MAX_MENTIONS, InstagramPublisher,
+};
+pub use limiter::{
+    INSTAGRAM_CONTAINERS_PER_DAY, RateLimit, TIKTOK_CREATOR_INFO_PER_MINUTE,
+    TIKTOK_INIT_PER_MINUTE, TIKTOK_STATUS_PER_MINUTE,
+};
+pub use model::{
+    AccountInfo, Platform, PrivacyLevel, PublishRequest, PublishToggles, Published,
+    PublishingQuota, RecentPost, RemoteStatus,
+};
+pub use progress::{
+    Container, FacebookProgress, InstagramProgress, Next, PublishProgress, Step, TiktokProgress,
+    UploadedPhoto,
+};
+pub use publisher::Publisher;
+pub use tiktok::{
+    CreatorInfo, PublishStatus, TIKTOK_DESCRIPTION_MAX_UTF16, TIKTOK_MAX_IMAGES,
+    TIKTOK_TITLE_MAX_UTF16, TiktokConfig, TiktokPublisher,
+};
