@@ -48,6 +48,8 @@ pub enum AuditAction {
     TokenRevoked,
     /// A team setting changed.
     SettingChanged,
+    /// A social account was connected (or a sandbox account created).
+    AccountConnected,
 }
 
 impl AuditAction {
@@ -72,6 +74,7 @@ impl AuditAction {
             AuditAction::TokenCreated => "token-created",
             AuditAction::TokenRevoked => "token-revoked",
             AuditAction::SettingChanged => "setting-changed",
+            AuditAction::AccountConnected => "account-connected",
         }
     }
 }

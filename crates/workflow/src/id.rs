@@ -77,3 +77,7 @@ typed_id!(
     /// Identifies one review decision.
     ReviewId, "review"
 );
+typed_id!(
+    /// Identifies an API token.
+    TokenId, "token"
+);

@@ -28,6 +28,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod account;
 mod audit;
 mod error;
 mod hashtag;
@@ -40,10 +41,11 @@ mod schedule;
 mod state;
 mod user;
 
+pub use account::{Account, AccountStatus};
 pub use audit::{AuditAction, AuditEvent};
 pub use error::{Error, Result};
 pub use hashtag::{Hashtag, Hashtags};
-pub use id::{AccountId, MediaId, PostId, ReviewId, TargetId, UserId};
+pub use id::{AccountId, MediaId, PostId, ReviewId, TargetId, TokenId, UserId};
 pub use permission::{Action, authorize};
 pub use platform::Platform;
 pub use post::{

@@ -1,0 +1,570 @@
+//! The storage traits implemented once in SQL that both SQLite and PostgreSQL accept.
+//!
+//! sqlx numbers placeholders `$1, $2, ...` on both backends, and every statement here is plain SQL both
+//! understand (`ON CONFLICT`, `RETURNING`, row-value comparison), so one body serves both. The macro is
+//! instantiated in `sqlite.rs` and `postgres.rs`, each of which supplies `pool` and `begin_write()`; what
+//! truly differs (claiming due targets with `SKIP LOCKED`, write-transaction mode) lives there.
+
+macro_rules! impl_sql_store {
+    ($store:ty, $db:ty) => {
+        use async_trait::async_trait;
+        use chrono::{DateTime, Utc};
+        use natronfx_workflow::{
+            Account, AccountId, AuditEvent, Email, MediaId, Post, PostId, PostSnapshot, TokenId, User,
+            UserId,
+        };
+
+        use crate::rows::{
+            AccountRow, AuditRow, MediaRow, PostRow, ReviewRow, SlideRow, SummaryRow, TargetRow, TokenRow,
+            UserRow, hashtags_from_json, hashtags_to_json,
+        };
+        use crate::{
+            AccountStore, ApiToken, AuditStore, Error, MediaRecord, MediaRecordStore, PostFilter, PostStore,
+            PostSummary, Result, SettingsStore, StoredAuditEvent, TokenStore, UserStore,
+        };
+
+        async fn append_events(tx: &mut sqlx::Transaction<'_, $db>, events: &[AuditEvent]) -> Result<()> {
+            for e in events {
+                sqlx::query(
+                    "INSERT INTO audit_events \
+                     (at, actor_id, action, subject_kind, subject_id, from_state, to_state, note) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(e.at)
+                .bind(e.actor.map(|a| a.to_string()))
+                .bind(e.action.as_str())
+                .bind(&e.subject_kind)
+                .bind(&e.subject_id)
+                .bind(&e.from_state)
+                .bind(&e.to_state)
+                .bind(&e.note)
+                .execute(&mut **tx)
+                .await?;
+            }
+            Ok(())
+        }
+
+        const USER_COLUMNS: &str = "id, email, display_name, role, disabled, created_at";
+
+        #[async_trait]
+        impl UserStore for $store {
+            async fn insert_user(&self, user: &User, password_hash: Option<&str>, event: &AuditEvent) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO users (id, email, display_name, role, password_hash, disabled, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(user.id.to_string())
+                .bind(user.email.as_str())
+                .bind(&user.display_name)
+                .bind(user.role.as_str())
+                .bind(password_hash)
+                .bind(user.disabled)
+                .bind(user.created_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| match Error::from(e) {
+                    Error::Conflict(_) => Error::Conflict(format!("a user with email {} already exists", user.email)),
+                    other => other,
+                })?;
+                append_events(&mut tx, std::slice::from_ref(event)).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn user(&self, id: UserId) -> Result<User> {
+                let row: Option<UserRow> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")))
+                        .bind(id.to_string())
+                        .fetch_optional(&self.pool)
+                        .await?;
+                row.ok_or_else(|| Error::not_found("user", id))?.try_into()
+            }
+
+            async fn user_by_email(&self, email: &Email) -> Result<User> {
+                let row: Option<UserRow> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1")))
+                        .bind(email.as_str())
+                        .fetch_optional(&self.pool)
+                        .await?;
+                row.ok_or_else(|| Error::not_found("user", email))?.try_into()
+            }
+
+            async fn password_hash(&self, id: UserId) -> Result<Option<String>> {
+                let row: Option<(Option<String>,)> = sqlx::query_as("SELECT password_hash FROM users WHERE id = $1")
+                    .bind(id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.ok_or_else(|| Error::not_found("user", id))?.0)
+            }
+
+            async fn list_users(&self) -> Result<Vec<User>> {
+                let rows: Vec<UserRow> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users ORDER BY email")))
+                        .fetch_all(&self.pool)
+                        .await?;
+                rows.into_iter().map(User::try_from).collect()
+            }
+
+            async fn update_user(&self, user: &User, event: &AuditEvent) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query("UPDATE users SET display_name = $1, role = $2, disabled = $3 WHERE id = $4")
+                    .bind(&user.display_name)
+                    .bind(user.role.as_str())
+                    .bind(user.disabled)
+                    .bind(user.id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(Error::not_found("user", user.id));
+                }
+                append_events(&mut tx, std::slice::from_ref(event)).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn set_password_hash(&self, id: UserId, hash: &str, event: &AuditEvent) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                    .bind(hash)
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(Error::not_found("user", id));
+                }
+                append_events(&mut tx, std::slice::from_ref(event)).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+        }
+
+        const TOKEN_COLUMNS: &str = "id, user_id, name, role, created_at, last_used_at, revoked_at";
+
+        #[async_trait]
+        impl TokenStore for $store {
+            async fn insert_token(&self, token: &ApiToken, secret_hash: &str, event: &AuditEvent) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO api_tokens (id, user_id, name, token_hash, role, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(token.id.to_string())
+                .bind(token.user_id.to_string())
+                .bind(&token.name)
+                .bind(secret_hash)
+                .bind(token.role.as_str())
+                .bind(token.created_at)
+                .execute(&mut *tx)
+                .await?;
+                append_events(&mut tx, std::slice::from_ref(event)).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn token_by_hash(&self, secret_hash: &str) -> Result<ApiToken> {
+                let row: Option<TokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL"
+                )))
+                .bind(secret_hash)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.ok_or_else(|| Error::not_found("token", "(by secret)"))?.try_into()
+            }
+
+            async fn token(&self, id: TokenId) -> Result<ApiToken> {
+                let row: Option<TokenRow> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE id = $1")))
+                        .bind(id.to_string())
+                        .fetch_optional(&self.pool)
+                        .await?;
+                row.ok_or_else(|| Error::not_found("token", id))?.try_into()
+            }
+
+            async fn list_tokens(&self, user: UserId) -> Result<Vec<ApiToken>> {
+                let rows: Vec<TokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC, id DESC"
+                )))
+                .bind(user.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(ApiToken::try_from).collect()
+            }
+
+            async fn revoke_token(&self, id: TokenId, at: DateTime<Utc>, event: &AuditEvent) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                    .bind(at)
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(Error::not_found("live token", id));
+                }
+                append_events(&mut tx, std::slice::from_ref(event)).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn touch_token(&self, id: TokenId, at: DateTime<Utc>) -> Result<()> {
+                sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+                    .bind(at)
+                    .bind(id.to_string())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+        }
+
+        async fn write_post_children(tx: &mut sqlx::Transaction<'_, $db>, post: &PostSnapshot) -> Result<()> {
+            let id = post.id.to_string();
+            sqlx::query("DELETE FROM slides WHERE post_id = $1").bind(&id).execute(&mut **tx).await?;
+            for (position, slide) in post.slides.iter().enumerate() {
+                sqlx::query("INSERT INTO slides (post_id, position, media_id, alt_text) VALUES ($1, $2, $3, $4)")
+                    .bind(&id)
+                    .bind(i32::try_from(position).map_err(|_| Error::Conflict("too many slides".into()))?)
+                    .bind(slide.media_id.to_string())
+                    .bind(slide.alt_text.as_str())
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(|e| match e {
+                        sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                            Error::not_found("media", slide.media_id)
+                        }
+                        other => other.into(),
+                    })?;
+            }
+            let existing: Vec<(String,)> = sqlx::query_as("SELECT id FROM targets WHERE post_id = $1")
+                .bind(&id)
+                .fetch_all(&mut **tx)
+                .await?;
+            for (old,) in existing {
+                if !post.targets.iter().any(|t| t.id.to_string() == old) {
+                    sqlx::query("DELETE FROM targets WHERE id = $1").bind(old).execute(&mut **tx).await?;
+                }
+            }
+            for t in &post.targets {
+                sqlx::query(
+                    "INSERT INTO targets (id, post_id, platform, account_id, caption_override, state, scheduled_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                     ON CONFLICT (id) DO UPDATE SET caption_override = excluded.caption_override, \
+                     state = excluded.state, scheduled_at = excluded.scheduled_at",
+                )
+                .bind(t.id.to_string())
+                .bind(&id)
+                .bind(t.platform.as_str())
+                .bind(t.account_id.to_string())
+                .bind(t.caption_override.as_ref().map(|c| c.as_str()))
+                .bind(t.state.as_str())
+                .bind(t.scheduled_at.map(|s| s.instant()))
+                .execute(&mut **tx)
+                .await
+                .map_err(|e| match e {
+                    sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                        Error::not_found("account", t.account_id)
+                    }
+                    other => other.into(),
+                })?;
+            }
+            for r in &post.reviews {
+                sqlx::query(
+                    "INSERT INTO reviews (id, post_id, reviewer_id, decision, comment, content_version, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+                )
+                .bind(r.id.to_string())
+                .bind(&id)
+                .bind(r.reviewer.to_string())
+                .bind(r.decision.as_str())
+                .bind(&r.comment)
+                .bind(i64::from(r.content_version))
+                .bind(r.at)
+                .execute(&mut **tx)
+                .await?;
+            }
+            Ok(())
+        }
+
+        #[async_trait]
+        impl PostStore for $store {
+            async fn insert_post(&self, post: &PostSnapshot, events: &[AuditEvent]) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO posts (id, author_id, title, caption, extra_hashtags, state, version, \
+                     content_version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(post.id.to_string())
+                .bind(post.author.to_string())
+                .bind(post.title.as_str())
+                .bind(post.caption.as_str())
+                .bind(hashtags_to_json(&post.extra_hashtags))
+                .bind(post.state.as_str())
+                .bind(post.version)
+                .bind(i64::from(post.content_version))
+                .bind(post.created_at)
+                .bind(post.updated_at)
+                .execute(&mut *tx)
+                .await?;
+                write_post_children(&mut tx, post).await?;
+                append_events(&mut tx, events).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn post(&self, id: PostId) -> Result<Post> {
+                let key = id.to_string();
+                let row: Option<PostRow> = sqlx::query_as(
+                    "SELECT id, author_id, title, caption, extra_hashtags, state, version, content_version, \
+                     created_at, updated_at FROM posts WHERE id = $1",
+                )
+                .bind(&key)
+                .fetch_optional(&self.pool)
+                .await?;
+                let row = row.ok_or_else(|| Error::not_found("post", id))?;
+                let slides: Vec<SlideRow> =
+                    sqlx::query_as("SELECT media_id, alt_text FROM slides WHERE post_id = $1 ORDER BY position")
+                        .bind(&key)
+                        .fetch_all(&self.pool)
+                        .await?;
+                let targets: Vec<TargetRow> = sqlx::query_as(
+                    "SELECT id, platform, account_id, caption_override, state, scheduled_at \
+                     FROM targets WHERE post_id = $1 ORDER BY platform, id",
+                )
+                .bind(&key)
+                .fetch_all(&self.pool)
+                .await?;
+                let reviews: Vec<ReviewRow> = sqlx::query_as(
+                    "SELECT id, reviewer_id, decision, comment, content_version, created_at \
+                     FROM reviews WHERE post_id = $1 ORDER BY created_at, id",
+                )
+                .bind(&key)
+                .fetch_all(&self.pool)
+                .await?;
+                let snapshot = PostSnapshot {
+                    id: row.id.parse().map_err(|_| Error::Corrupt(format!("bad post id {}", row.id)))?,
+                    author: row.author_id.parse().map_err(|_| Error::Corrupt("bad author id".into()))?,
+                    title: crate::rows::title(&row.title)?,
+                    caption: natronfx_workflow::Caption::parse(&row.caption)?,
+                    extra_hashtags: hashtags_from_json(&row.extra_hashtags)?,
+                    slides: slides.into_iter().map(TryInto::try_into).collect::<Result<_>>()?,
+                    targets: targets.into_iter().map(TryInto::try_into).collect::<Result<_>>()?,
+                    state: row.state.parse().map_err(|_| Error::Corrupt(format!("bad state {}", row.state)))?,
+                    version: row.version,
+                    content_version: u32::try_from(row.content_version)
+                        .map_err(|_| Error::Corrupt("negative content version".into()))?,
+                    reviews: reviews.into_iter().map(TryInto::try_into).collect::<Result<_>>()?,
+                    created_at: row.created_at,
+                    updated_at: row.updated_at,
+                };
+                Ok(Post::restore(snapshot))
+            }
+
+            async fn save_post(&self, post: &PostSnapshot, events: &[AuditEvent]) -> Result<i64> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query(
+                    "UPDATE posts SET title = $1, caption = $2, extra_hashtags = $3, state = $4, \
+                     version = version + 1, content_version = $5, updated_at = $6 WHERE id = $7 AND version = $8",
+                )
+                .bind(post.title.as_str())
+                .bind(post.caption.as_str())
+                .bind(hashtags_to_json(&post.extra_hashtags))
+                .bind(post.state.as_str())
+                .bind(i64::from(post.content_version))
+                .bind(post.updated_at)
+                .bind(post.id.to_string())
+                .bind(post.version)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() == 0 {
+                    let current: Option<(i64,)> = sqlx::query_as("SELECT version FROM posts WHERE id = $1")
+                        .bind(post.id.to_string())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    return Err(match current {
+                        Some((v,)) => Error::Conflict(format!(
+                            "post {} was changed by someone else (you had version {}, it is now {v}); \
+                             reload it and try again",
+                            post.id, post.version
+                        )),
+                        None => Error::not_found("post", post.id),
+                    });
+                }
+                write_post_children(&mut tx, post).await?;
+                append_events(&mut tx, events).await?;
+                tx.commit().await?;
+                Ok(post.version + 1)
+            }
+
+            async fn list_posts(&self, filter: &PostFilter) -> Result<Vec<PostSummary>> {
+                let limit = i64::from(filter.limit.clamp(1, 500));
+                let rows: Vec<SummaryRow> = sqlx::query_as(
+                    "SELECT p.id, p.title, p.state, p.author_id, \
+                       (SELECT COUNT(*) FROM slides s WHERE s.post_id = p.id) AS slide_count, \
+                       (SELECT COUNT(*) FROM targets t WHERE t.post_id = p.id) AS target_count, \
+                       (SELECT MIN(t.scheduled_at) FROM targets t WHERE t.post_id = p.id AND t.state = 'scheduled') \
+                         AS next_publish_at, \
+                       p.updated_at, p.version \
+                     FROM posts p \
+                     WHERE ($1 IS NULL OR p.state = $1) AND ($2 IS NULL OR p.author_id = $2) \
+                       AND ($3 IS NULL OR p.updated_at < $3 OR (p.updated_at = $3 AND p.id < $4)) \
+                     ORDER BY p.updated_at DESC, p.id DESC LIMIT $5",
+                )
+                .bind(filter.state.map(|s| s.as_str()))
+                .bind(filter.author.map(|a| a.to_string()))
+                .bind(filter.after.map(|c| c.updated_at))
+                .bind(filter.after.map(|c| c.id.to_string()))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(PostSummary::try_from).collect()
+            }
+        }
+
+        const ACCOUNT_COLUMNS: &str =
+            "id, platform, external_id, display_name, status, sandbox, connected_by, created_at";
+
+        #[async_trait]
+        impl AccountStore for $store {
+            async fn insert_account(&self, account: &Account, event: &AuditEvent) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO accounts (id, platform, external_id, display_name, status, sandbox, \
+                     connected_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(account.id.to_string())
+                .bind(account.platform.as_str())
+                .bind(&account.external_id)
+                .bind(&account.display_name)
+                .bind(account.status.as_str())
+                .bind(account.sandbox)
+                .bind(account.connected_by.map(|u| u.to_string()))
+                .bind(account.created_at)
+                .execute(&mut *tx)
+                .await?;
+                append_events(&mut tx, std::slice::from_ref(event)).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn account(&self, id: AccountId) -> Result<Account> {
+                let row: Option<AccountRow> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1")))
+                        .bind(id.to_string())
+                        .fetch_optional(&self.pool)
+                        .await?;
+                row.ok_or_else(|| Error::not_found("account", id))?.try_into()
+            }
+
+            async fn list_accounts(&self) -> Result<Vec<Account>> {
+                let rows: Vec<AccountRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY platform, display_name, id"
+                )))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(Account::try_from).collect()
+            }
+        }
+
+        #[async_trait]
+        impl MediaRecordStore for $store {
+            async fn insert_media(&self, m: &MediaRecord) -> Result<MediaId> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO media (id, key, sha256, bytes, width, height, format, source, created_by, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (key) DO NOTHING",
+                )
+                .bind(m.id.to_string())
+                .bind(&m.key)
+                .bind(&m.sha256)
+                .bind(m.bytes)
+                .bind(m.width)
+                .bind(m.height)
+                .bind(&m.format)
+                .bind(m.source.as_str())
+                .bind(m.created_by.map(|u| u.to_string()))
+                .bind(m.created_at)
+                .execute(&mut *tx)
+                .await?;
+                let (id,): (String,) = sqlx::query_as("SELECT id FROM media WHERE key = $1")
+                    .bind(&m.key)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                id.parse().map_err(|_| Error::Corrupt(format!("bad media id {id}")))
+            }
+
+            async fn media(&self, id: MediaId) -> Result<MediaRecord> {
+                let row: Option<MediaRow> = sqlx::query_as(
+                    "SELECT id, key, sha256, bytes, width, height, format, source, created_by, created_at \
+                     FROM media WHERE id = $1",
+                )
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+                row.ok_or_else(|| Error::not_found("media", id))?.try_into()
+            }
+        }
+
+        #[async_trait]
+        impl SettingsStore for $store {
+            async fn setting(&self, key: &str) -> Result<Option<String>> {
+                let row: Option<(String,)> = sqlx::query_as("SELECT value FROM settings WHERE key = $1")
+                    .bind(key)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(|r| r.0))
+            }
+
+            async fn set_setting(&self, key: &str, value: &str, event: &AuditEvent) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                )
+                .bind(key)
+                .bind(value)
+                .bind(event.at)
+                .execute(&mut *tx)
+                .await?;
+                append_events(&mut tx, std::slice::from_ref(event)).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+        }
+
+        const AUDIT_COLUMNS: &str =
+            "seq, at, actor_id, action, subject_kind, subject_id, from_state, to_state, note";
+
+        #[async_trait]
+        impl AuditStore for $store {
+            async fn append_audit(&self, events: &[AuditEvent]) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                append_events(&mut tx, events).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn audit_for(&self, subject_kind: &str, subject_id: &str) -> Result<Vec<StoredAuditEvent>> {
+                let rows: Vec<AuditRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE subject_kind = $1 AND subject_id = $2 ORDER BY seq"
+                )))
+                .bind(subject_kind)
+                .bind(subject_id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(StoredAuditEvent::try_from).collect()
+            }
+
+            async fn recent_audit(&self, limit: u32) -> Result<Vec<StoredAuditEvent>> {
+                let rows: Vec<AuditRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {AUDIT_COLUMNS} FROM audit_events ORDER BY seq DESC LIMIT $1"
+                )))
+                .bind(i64::from(limit.clamp(1, 1000)))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(StoredAuditEvent::try_from).collect()
+            }
+        }
+    };
+}
+
+pub(crate) use impl_sql_store;

@@ -1,0 +1,554 @@
+//! The storage story: the same test bodies run on SQLite and on PostgreSQL.
+//!
+//! Every story is a function taking a fresh store; `stories!` turns each into a `sqlite` and a `postgres`
+//! test. The PostgreSQL variants need `NATRONFX_TEST_POSTGRES_URL` and fail without it.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use natronfx_store::testing::TestDb;
+use natronfx_store::{ApiToken, Error, MediaRecord, MediaSource, PostCursor, PostFilter, Store};
+use natronfx_workflow::{
+    Account, AccountId, AccountStatus, AltText, ApprovalPolicy, AuditAction, AuditEvent, Caption,
+    ContentEdit, Hashtag, MediaId, Platform, Post, PostDraft, PostId, PostState, Role, ScheduledAt,
+    Slide, TargetSpec, TargetState, Title, TokenId, User, UserId,
+};
+
+macro_rules! stories {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let db = natronfx_store::testing::TestDb::sqlite();
+                    super::$name(db.open().await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let db = natronfx_store::testing::TestDb::postgres().await;
+                    super::$name(db.open().await).await;
+                }
+            )*
+        }
+    };
+}
+
+stories!(
+    users_round_trip_and_emails_are_unique,
+    posts_round_trip_whole,
+    concurrent_edits_give_one_conflict,
+    a_refused_save_writes_nothing,
+    listing_pages_with_a_cursor_and_filters,
+    tokens_are_found_by_hash_until_revoked,
+    settings_and_audit_trail,
+    media_rows_are_content_addressed,
+    slides_must_point_at_stored_media,
+);
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap()
+}
+
+fn created(user: &User) -> AuditEvent {
+    AuditEvent::new(now(), None, AuditAction::UserCreated, "user", user.id)
+}
+
+async fn user(store: &Arc<dyn Store>, email: &str, role: Role) -> User {
+    let u = User::new(
+        UserId::random(),
+        email.parse().unwrap(),
+        "Someone",
+        role,
+        now(),
+    );
+    store
+        .insert_user(&u, Some("$argon2id$fake"), &created(&u))
+        .await
+        .unwrap();
+    u
+}
+
+async fn account(store: &Arc<dyn Store>, platform: Platform, name: &str) -> Account {
+    let a = Account {
+        id: AccountId::random(),
+        platform,
+        external_id: format!("ext-{name}"),
+        display_name: name.into(),
+        status: AccountStatus::Connected,
+        sandbox: true,
+        connected_by: None,
+        created_at: now(),
+    };
+    let ev = AuditEvent::new(now(), None, AuditAction::AccountConnected, "account", a.id);
+    store.insert_account(&a, &ev).await.unwrap();
+    a
+}
+
+async fn media(store: &Arc<dyn Store>, n: u8) -> MediaId {
+    let sha = format!("{n:02x}").repeat(32);
+    store
+        .insert_media(&MediaRecord {
+            id: MediaId::random(),
+            key: format!("{sha}.jpg"),
+            sha256: sha,
+            bytes: 1234,
+            width: 1080,
+            height: 1350,
+            format: "jpeg".into(),
+            source: MediaSource::Rendered,
+            created_by: None,
+            created_at: now(),
+        })
+        .await
+        .unwrap()
+}
+
+async fn new_post(
+    store: &Arc<dyn Store>,
+    author: &User,
+    accounts: &[&Account],
+    slides: Vec<Slide>,
+) -> Post {
+    let draft = PostDraft {
+        title: Title::parse("Winter launch ☕").unwrap(),
+        caption: Caption::parse("New blend #Coffee\nline two 東京").unwrap(),
+        extra_hashtags: vec![Hashtag::parse("launch").unwrap()],
+        slides,
+        targets: accounts
+            .iter()
+            .map(|a| TargetSpec {
+                platform: a.platform,
+                account_id: a.id,
+                caption_override: None,
+            })
+            .collect(),
+    };
+    let (post, event) = Post::create(PostId::random(), author, draft, now()).unwrap();
+    store.insert_post(post.snapshot(), &[event]).await.unwrap();
+    post
+}
+
+async fn users_round_trip_and_emails_are_unique(store: Arc<dyn Store>) {
+    let ana = user(&store, "Ana@Example.com", Role::Editor).await;
+    assert_eq!(store.user(ana.id).await.unwrap(), ana);
+    assert_eq!(
+        store
+            .user_by_email(&"ana@example.com".parse().unwrap())
+            .await
+            .unwrap()
+            .id,
+        ana.id
+    );
+    assert_eq!(
+        store.password_hash(ana.id).await.unwrap().as_deref(),
+        Some("$argon2id$fake")
+    );
+    let dup = User::new(
+        UserId::random(),
+        "ana@example.com".parse().unwrap(),
+        "Other",
+        Role::Viewer,
+        now(),
+    );
+    let err = store
+        .insert_user(&dup, None, &created(&dup))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "conflict", "{err}");
+    let mut changed = ana.clone();
+    changed.role = Role::Reviewer;
+    changed.disabled = true;
+    let ev = AuditEvent::new(now(), None, AuditAction::RoleChanged, "user", ana.id);
+    store.update_user(&changed, &ev).await.unwrap();
+    assert_eq!(store.user(ana.id).await.unwrap(), changed);
+    assert_eq!(store.list_users().await.unwrap().len(), 1);
+    let missing = store.user(UserId::random()).await.unwrap_err();
+    assert!(matches!(missing, Error::NotFound { .. }));
+}
+
+async fn posts_round_trip_whole(store: Arc<dyn Store>) {
+    let author = user(&store, "ana@example.com", Role::Editor).await;
+    let reviewer = user(&store, "rui@example.com", Role::Reviewer).await;
+    let ig = account(&store, Platform::Instagram, "@brand").await;
+    let tt = account(&store, Platform::Tiktok, "@brand.tt").await;
+    let slides = vec![
+        Slide {
+            media_id: media(&store, 1).await,
+            alt_text: AltText::parse("first").unwrap(),
+        },
+        Slide {
+            media_id: media(&store, 2).await,
+            alt_text: AltText::parse("second").unwrap(),
+        },
+    ];
+    let mut post = new_post(&store, &author, &[&ig, &tt], slides).await;
+    assert_eq!(store.post(post.id).await.unwrap(), post);
+
+    // Review and schedule, saving after each step; what comes back is exactly what was saved.
+    let events = post
+        .submit(&author, ApprovalPolicy::Required, now())
+        .unwrap();
+    let v = store.save_post(post.snapshot(), &events).await.unwrap();
+    let mut post = store.post(post.id).await.unwrap();
+    assert_eq!(post.version, v);
+    let events = post
+        .approve(
+            &reviewer,
+            ApprovalPolicy::Required,
+            Some("lovely".into()),
+            now(),
+        )
+        .unwrap();
+    store.save_post(post.snapshot(), &events).await.unwrap();
+    let mut post = store.post(post.id).await.unwrap();
+    let at = ScheduledAt::new(
+        now() + Duration::hours(5) + Duration::milliseconds(123),
+        now(),
+    )
+    .unwrap();
+    let events = post.schedule(&author, None, at, now()).unwrap();
+    store.save_post(post.snapshot(), &events).await.unwrap();
+    let loaded = store.post(post.id).await.unwrap();
+    assert_eq!(loaded.state(), PostState::Scheduled);
+    assert_eq!(loaded.reviews.len(), 1);
+    assert_eq!(loaded.reviews[0].comment.as_deref(), Some("lovely"));
+    assert_eq!(loaded.slides, post.slides);
+    for t in &loaded.targets {
+        assert_eq!(t.state, TargetState::Scheduled);
+        assert_eq!(
+            t.scheduled_at,
+            Some(at),
+            "the instant survives storage to the millisecond"
+        );
+    }
+    assert_eq!(loaded.hashtags().len(), 2);
+    assert_eq!(loaded.caption.as_str(), "New blend #Coffee\nline two 東京");
+
+    // The audit trail of the post is complete and ordered.
+    let trail = store.audit_for("post", &post.id.to_string()).await.unwrap();
+    let actions: Vec<_> = trail.iter().map(|e| e.event.action).collect();
+    assert_eq!(
+        actions,
+        [
+            AuditAction::PostCreated,
+            AuditAction::PostSubmitted,
+            AuditAction::PostApproved,
+            AuditAction::PostScheduled
+        ]
+    );
+    assert!(trail.windows(2).all(|w| w[0].seq < w[1].seq));
+
+    // Removing a target deletes its row; the other keeps its identity.
+    let mut post = loaded;
+    let keep = post
+        .targets
+        .iter()
+        .find(|t| t.platform == Platform::Tiktok)
+        .unwrap()
+        .id;
+    let edit = ContentEdit {
+        targets: Some(vec![TargetSpec {
+            platform: Platform::Tiktok,
+            account_id: tt.id,
+            caption_override: Some(Caption::parse("tt only").unwrap()),
+        }]),
+        ..Default::default()
+    };
+    let events = post.edit(&author, edit, now()).unwrap();
+    store.save_post(post.snapshot(), &events).await.unwrap();
+    let loaded = store.post(post.id).await.unwrap();
+    assert_eq!(loaded.targets.len(), 1);
+    assert_eq!(loaded.targets[0].id, keep);
+    assert_eq!(
+        loaded.targets[0]
+            .caption_override
+            .as_ref()
+            .unwrap()
+            .as_str(),
+        "tt only"
+    );
+    assert_eq!(loaded.state(), PostState::Draft);
+}
+
+async fn concurrent_edits_give_one_conflict(store: Arc<dyn Store>) {
+    let author = user(&store, "ana@example.com", Role::Admin).await;
+    let post = new_post(&store, &author, &[], vec![]).await;
+    // Two people load the same version at once, and both save.
+    let mut handles = Vec::new();
+    for i in 0..2 {
+        let store = store.clone();
+        let author = author.clone();
+        let mut mine = store.post(post.id).await.unwrap();
+        handles.push(tokio::spawn(async move {
+            let edit = ContentEdit {
+                title: Some(Title::parse(&format!("edit {i}")).unwrap()),
+                ..Default::default()
+            };
+            let events = mine.edit(&author, edit, now()).unwrap();
+            store.save_post(mine.snapshot(), &events).await
+        }));
+    }
+    let mut results = Vec::new();
+    for h in handles {
+        results.push(h.await.unwrap());
+    }
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    let conflicts: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert_eq!(ok, 1, "{results:?}");
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0].code(), "conflict");
+    // The winner's edit is there; the loser's is not half-applied.
+    let loaded = store.post(post.id).await.unwrap();
+    assert_eq!(loaded.version, post.version + 1);
+    let edits = store.audit_for("post", &post.id.to_string()).await.unwrap();
+    assert_eq!(
+        edits
+            .iter()
+            .filter(|e| e.event.action == AuditAction::PostEdited)
+            .count(),
+        1
+    );
+}
+
+async fn a_refused_save_writes_nothing(store: Arc<dyn Store>) {
+    let author = user(&store, "ana@example.com", Role::Admin).await;
+    let mut post = new_post(&store, &author, &[], vec![]).await;
+    // A slide pointing at media that does not exist fails the whole save.
+    let edit = ContentEdit {
+        title: Some(Title::parse("changed").unwrap()),
+        slides: Some(vec![Slide {
+            media_id: MediaId::random(),
+            alt_text: AltText::parse("x").unwrap(),
+        }]),
+        ..Default::default()
+    };
+    let events = post.edit(&author, edit, now()).unwrap();
+    let err = store.save_post(post.snapshot(), &events).await.unwrap_err();
+    assert_eq!(err.code(), "not-found", "{err}");
+    let loaded = store.post(post.id).await.unwrap();
+    assert_eq!(loaded.title.as_str(), "Winter launch ☕");
+    assert_eq!(loaded.version, 0);
+    let trail = store.audit_for("post", &post.id.to_string()).await.unwrap();
+    assert_eq!(
+        trail.len(),
+        1,
+        "no audit event for a save that did not happen"
+    );
+}
+
+async fn listing_pages_with_a_cursor_and_filters(store: Arc<dyn Store>) {
+    let ana = user(&store, "ana@example.com", Role::Editor).await;
+    let bo = user(&store, "bo@example.com", Role::Editor).await;
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let author = if i % 2 == 0 { &ana } else { &bo };
+        let draft = PostDraft {
+            title: Title::parse(&format!("post {i}")).unwrap(),
+            caption: Caption::parse("").unwrap(),
+            extra_hashtags: vec![],
+            slides: vec![],
+            targets: vec![],
+        };
+        let (mut post, ev) = Post::create(
+            PostId::random(),
+            author,
+            draft,
+            now() + Duration::minutes(i),
+        )
+        .unwrap();
+        if i == 3 {
+            post.submit(
+                author,
+                ApprovalPolicy::Required,
+                now() + Duration::minutes(i),
+            )
+            .unwrap();
+        }
+        store.insert_post(post.snapshot(), &[ev]).await.unwrap();
+        ids.push(post.id);
+    }
+    let mut seen = Vec::new();
+    let mut after: Option<PostCursor> = None;
+    loop {
+        let page = store
+            .list_posts(&PostFilter {
+                after,
+                limit: 3,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        if page.is_empty() {
+            break;
+        }
+        after = page.last().map(|p| PostCursor {
+            updated_at: p.updated_at,
+            id: p.id,
+        });
+        seen.extend(page.into_iter().map(|p| p.id));
+    }
+    ids.reverse();
+    assert_eq!(seen, ids, "every post once, newest first");
+    let in_review = store
+        .list_posts(&PostFilter {
+            state: Some(PostState::InReview),
+            limit: 50,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(in_review.len(), 1);
+    assert_eq!(in_review[0].title, "post 3");
+    let by_bo = store
+        .list_posts(&PostFilter {
+            author: Some(bo.id),
+            limit: 50,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_bo.len(), 3);
+}
+
+async fn tokens_are_found_by_hash_until_revoked(store: Arc<dyn Store>) {
+    let ana = user(&store, "ana@example.com", Role::Editor).await;
+    let token = ApiToken {
+        id: TokenId::random(),
+        user_id: ana.id,
+        name: "ci".into(),
+        role: Role::Viewer,
+        created_at: now(),
+        last_used_at: None,
+        revoked_at: None,
+    };
+    let ev = AuditEvent::new(
+        now(),
+        Some(ana.id),
+        AuditAction::TokenCreated,
+        "token",
+        token.id,
+    );
+    store.insert_token(&token, "hash-1", &ev).await.unwrap();
+    assert_eq!(store.token_by_hash("hash-1").await.unwrap(), token);
+    store
+        .touch_token(token.id, now() + Duration::minutes(1))
+        .await
+        .unwrap();
+    assert!(store.token(token.id).await.unwrap().last_used_at.is_some());
+    let ev = AuditEvent::new(
+        now(),
+        Some(ana.id),
+        AuditAction::TokenRevoked,
+        "token",
+        token.id,
+    );
+    store.revoke_token(token.id, now(), &ev).await.unwrap();
+    assert_eq!(
+        store.token_by_hash("hash-1").await.unwrap_err().code(),
+        "not-found"
+    );
+    assert_eq!(
+        store
+            .revoke_token(token.id, now(), &ev)
+            .await
+            .unwrap_err()
+            .code(),
+        "not-found"
+    );
+    assert_eq!(store.list_tokens(ana.id).await.unwrap().len(), 1);
+}
+
+async fn settings_and_audit_trail(store: Arc<dyn Store>) {
+    assert_eq!(store.setting("approval_policy").await.unwrap(), None);
+    let ev = AuditEvent::new(
+        now(),
+        None,
+        AuditAction::SettingChanged,
+        "setting",
+        "approval_policy",
+    );
+    store
+        .set_setting("approval_policy", "multi:2", &ev)
+        .await
+        .unwrap();
+    store
+        .set_setting("approval_policy", "none", &ev)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.setting("approval_policy").await.unwrap().as_deref(),
+        Some("none")
+    );
+    let recent = store.recent_audit(10).await.unwrap();
+    assert_eq!(recent.len(), 2);
+    assert!(recent[0].seq > recent[1].seq, "newest first");
+    store.ping().await.unwrap();
+}
+
+async fn media_rows_are_content_addressed(store: Arc<dyn Store>) {
+    let first = media(&store, 7).await;
+    let again = media(&store, 7).await;
+    assert_eq!(first, again, "the same key is stored once");
+    let m = store.media(first).await.unwrap();
+    assert_eq!(
+        (m.width, m.height, m.source),
+        (1080, 1350, MediaSource::Rendered)
+    );
+}
+
+async fn slides_must_point_at_stored_media(store: Arc<dyn Store>) {
+    let author = user(&store, "ana@example.com", Role::Editor).await;
+    let draft = PostDraft {
+        title: Title::parse("x").unwrap(),
+        caption: Caption::parse("").unwrap(),
+        extra_hashtags: vec![],
+        slides: vec![Slide {
+            media_id: MediaId::random(),
+            alt_text: AltText::parse("").unwrap(),
+        }],
+        targets: vec![],
+    };
+    let (post, ev) = Post::create(PostId::random(), &author, draft, now()).unwrap();
+    assert_eq!(
+        store
+            .insert_post(post.snapshot(), &[ev])
+            .await
+            .unwrap_err()
+            .code(),
+        "not-found"
+    );
+    assert_eq!(
+        store.post(post.id).await.unwrap_err().code(),
+        "not-found",
+        "nothing half-written"
+    );
+}
+
+#[tokio::test]
+async fn unknown_schemes_and_missing_folders_are_clear_errors() {
+    let err = natronfx_store::connect("mysql://localhost/x")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "unsupported database URL `mysql://localhost/x`: use sqlite:PATH or postgres://..."
+    );
+    let err = natronfx_store::connect("sqlite:/definitely/not/here/x.db")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "invalid-database-url");
+    assert!(
+        err.to_string().contains("/definitely/not/here/x.db"),
+        "{err}"
+    );
+    assert!(!std::path::Path::new("/definitely/not/here").exists());
+    // A fresh file in an existing folder is created and migrated.
+    let db = TestDb::sqlite();
+    let store = db.open().await;
+    assert_eq!(store.backend(), "sqlite");
+    assert!(store.list_users().await.unwrap().is_empty());
+}
