@@ -29,8 +29,9 @@ const EXACT_CONTEXT: &str = "natronfx-dedupe caption exact v1";
 
 /// Query parameters that only track the click and never change what a link points to.
 const TRACKING_PARAMS: &[&str] = &[
-    "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "ttclid", "igshid",
-    "igsh", "mc_cid", "mc_eid", "_hsenc", "_hsmi", "mkt_tok", "si", "ref", "ref_src", "ref_url",
+    "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "ttclid",
+    "igshid", "igsh", "mc_cid", "mc_eid", "_hsenc", "_hsmi", "mkt_tok", "si", "ref", "ref_src",
+    "ref_url",
 ];
 
 /// A caption after normalization: what the fingerprint is computed from.
@@ -118,7 +119,11 @@ impl NormalizedCaption {
             add(feature_hash(&[b"w", token.as_bytes()]));
         }
         for pair in tokens.windows(2) {
-            add(feature_hash(&[b"b", pair[0].as_bytes(), pair[1].as_bytes()]));
+            add(feature_hash(&[
+                b"b",
+                pair[0].as_bytes(),
+                pair[1].as_bytes(),
+            ]));
         }
         for tag in &self.hashtags {
             add(feature_hash(&[b"h", tag.as_bytes()]));
@@ -443,7 +448,11 @@ mod tests {
         for (i, a) in prints.iter().enumerate() {
             for b in &prints[i + 1..] {
                 let s = a.similarity(b);
-                assert!(s < 0.5, "unrelated captions scored {s} (distance {})", a.distance(b));
+                assert!(
+                    s < 0.5,
+                    "unrelated captions scored {s} (distance {})",
+                    a.distance(b)
+                );
             }
         }
     }
@@ -468,9 +477,17 @@ mod tests {
         let ja = NormalizedCaption::new("秋のブレンド！#コーヒー");
         assert_eq!(ja.text(), "秋のブレンド");
         assert_eq!(ja.hashtags(), ["コーヒー"]);
-        let a = CaptionFingerprint::of("秋のブレンドが戻ってきました。チョコレートとヘーゼルナッツの香り、週末限定です。");
-        let b = CaptionFingerprint::of("秋のブレンドが戻ってきました。チョコレートとアーモンドの香り、週末限定です。");
-        assert!(a.similarity(&b) > 0.7, "cjk similarity {}", a.similarity(&b));
+        let a = CaptionFingerprint::of(
+            "秋のブレンドが戻ってきました。チョコレートとヘーゼルナッツの香り、週末限定です。",
+        );
+        let b = CaptionFingerprint::of(
+            "秋のブレンドが戻ってきました。チョコレートとアーモンドの香り、週末限定です。",
+        );
+        assert!(
+            a.similarity(&b) > 0.7,
+            "cjk similarity {}",
+            a.similarity(&b)
+        );
     }
 
     #[test]
@@ -501,7 +518,11 @@ mod tests {
             }
         }
         let above = scores.iter().filter(|&&s| s > 0.8).count();
-        assert!(above * 100 >= scores.len() * 95, "{above} of {} above 0.8", scores.len());
+        assert!(
+            above * 100 >= scores.len() * 95,
+            "{above} of {} above 0.8",
+            scores.len()
+        );
         let worst = scores.iter().copied().fold(1.0, f64::min);
         assert!(worst > 0.65, "worst two-word edit scored {worst}");
     }

@@ -243,7 +243,8 @@ impl<'a> LumaRows<'a> {
                 let w = out.len();
                 let raw = &rgb.as_raw()[y * w * 3..(y + 1) * w * 3];
                 for (o, p) in out.iter_mut().zip(raw.chunks_exact(3)) {
-                    *o = 0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2]);
+                    *o =
+                        0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2]);
                 }
             }
         }
@@ -275,12 +276,18 @@ mod tests {
     #[test]
     fn dhash_bit_layout_is_row_major_from_the_most_significant_bit() {
         // A horizontal ramp that gets darker to the right: every left cell is brighter.
-        let darker_right =
-            GrayImage::from_fn(90, 80, |x, _| Luma([255 - (x * 255 / 89) as u8]));
-        assert_eq!(dhash(&DynamicImage::ImageLuma8(darker_right)).unwrap(), u64::MAX);
+        let darker_right = GrayImage::from_fn(90, 80, |x, _| Luma([255 - (x * 255 / 89) as u8]));
+        assert_eq!(
+            dhash(&DynamicImage::ImageLuma8(darker_right)).unwrap(),
+            u64::MAX
+        );
         // Only the top row darker to the right: only the top 8 bits.
         let top_row = GrayImage::from_fn(90, 80, |x, y| {
-            Luma([if y < 10 { 255 - (x * 255 / 89) as u8 } else { 0 }])
+            Luma([if y < 10 {
+                255 - (x * 255 / 89) as u8
+            } else {
+                0
+            }])
         });
         assert_eq!(
             dhash(&DynamicImage::ImageLuma8(top_row)).unwrap(),
@@ -295,7 +302,10 @@ mod tests {
                 .iter()
                 .flat_map(|s| s.weights.iter().map(|&(_, w)| w))
                 .sum();
-            assert!((total - source as f64).abs() < 1e-9, "{source} into {cells}");
+            assert!(
+                (total - source as f64).abs() < 1e-9,
+                "{source} into {cells}"
+            );
         }
     }
 }

@@ -318,7 +318,10 @@ impl HammingIndex {
     pub fn plan(&self, radius: u32) -> Method {
         let n = self.ids.len() as f64;
         let per_bucket = n / BUCKETS as f64;
-        let probes: usize = probe_radii(radius.min(64)).iter().map(|&r| ball_size(r)).sum();
+        let probes: usize = probe_radii(radius.min(64))
+            .iter()
+            .map(|&r| ball_size(r))
+            .sum();
         let multi = probes as f64 * (cost::PROBE + cost::ENTRY * per_bucket);
         let scan = BUCKETS as f64 * cost::SCAN_BUCKET + n * cost::ENTRY;
         if multi <= scan {
@@ -527,9 +530,9 @@ mod tests {
 
     #[test]
     fn small_radius_queries_are_planned_on_the_tables_and_huge_ones_as_a_scan() {
-        let index = HammingIndex::build((0..200_000u32).map(|i| {
-            (u64::from(i).wrapping_mul(0x9e37_79b9_7f4a_7c15), i)
-        }))
+        let index = HammingIndex::build(
+            (0..200_000u32).map(|i| (u64::from(i).wrapping_mul(0x9e37_79b9_7f4a_7c15), i)),
+        )
         .unwrap();
         assert_eq!(index.plan(0), Method::MultiIndex);
         assert_eq!(index.plan(8), Method::MultiIndex);

@@ -21,7 +21,9 @@ const PHOTOS: [&str; 7] = [
 ];
 
 fn photo(name: &str) -> DynamicImage {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/photos").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/photos")
+        .join(name);
     image::open(&path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()))
 }
 
@@ -66,7 +68,10 @@ fn edits(img: &DynamicImage) -> Vec<(&'static str, DynamicImage)> {
         ("jpeg q90", jpeg(img, 90)),
         ("resize 50% triangle", scale(img, 0.5, FilterType::Triangle)),
         ("resize 75% lanczos", scale(img, 0.75, FilterType::Lanczos3)),
-        ("resize 150% catmull-rom", scale(img, 1.5, FilterType::CatmullRom)),
+        (
+            "resize 150% catmull-rom",
+            scale(img, 1.5, FilterType::CatmullRom),
+        ),
         ("resize 200% nearest", scale(img, 2.0, FilterType::Nearest)),
         ("crop 5% every side", crop(img, 0.05, 0.05, 0.05, 0.05)),
         ("crop 5% left", crop(img, 0.05, 0.0, 0.0, 0.0)),
@@ -77,7 +82,10 @@ fn edits(img: &DynamicImage) -> Vec<(&'static str, DynamicImage)> {
         ("contrast +10%", img.adjust_contrast(10.0)),
         ("hue +10deg", img.huerotate(10)),
         ("warmer r+15 b-10", shift_channels(img, 15, 0, -10)),
-        ("resize 50% + jpeg q70", jpeg(&scale(img, 0.5, FilterType::Triangle), 70)),
+        (
+            "resize 50% + jpeg q70",
+            jpeg(&scale(img, 0.5, FilterType::Triangle), 70),
+        ),
     ]
 }
 
@@ -122,13 +130,27 @@ fn hash_values_of_the_fixture_photos_are_pinned() {
         ("chelsea.png", 0xabeba56556b47870, 0xb15fe6465121175e),
         ("coffee.png", 0x0c06a4cce1d4f0c9, 0xbb8320376c0f3637),
         ("grass.png", 0x224a579248120e51, 0x92f2e18ba30b770d),
-        ("hubble_deep_field.jpg", 0x9f2d5d798aab97a6, 0x84cc4b96ba4d333e),
+        (
+            "hubble_deep_field.jpg",
+            0x9f2d5d798aab97a6,
+            0x84cc4b96ba4d333e,
+        ),
         ("rocket.jpg", 0x1f3f3f2f4f6f6f2e, 0xc0371bec1be51267),
     ];
     for (name, d, p) in expected {
         let img = photo(name);
-        assert_eq!(dhash(&img).unwrap(), d, "dhash of {name}: {:#018x}", dhash(&img).unwrap());
-        assert_eq!(phash(&img).unwrap(), p, "phash of {name}: {:#018x}", phash(&img).unwrap());
+        assert_eq!(
+            dhash(&img).unwrap(),
+            d,
+            "dhash of {name}: {:#018x}",
+            dhash(&img).unwrap()
+        );
+        assert_eq!(
+            phash(&img).unwrap(),
+            p,
+            "phash of {name}: {:#018x}",
+            phash(&img).unwrap()
+        );
     }
 }
 
@@ -143,12 +165,19 @@ fn re_exported_resized_and_recoloured_copies_stay_the_same_image() {
             );
             println!("{:22} {edit:26} dhash {d:2} phash {p:2}", photo.name);
             // Measured at most 4 bits; the radius leaves a 2x margin.
-            assert!(d <= 4 && p <= 4, "{} {edit}: dhash {d}, phash {p}", photo.name);
+            assert!(
+                d <= 4 && p <= 4,
+                "{} {edit}: dhash {d}, phash {p}",
+                photo.name
+            );
             assert!(photo.original.is_same_image(e));
             worst = (worst.0.max(d), worst.1.max(p));
         }
     }
-    println!("worst non-crop edit: dhash {} phash {} (radius {SAME_IMAGE_RADIUS})", worst.0, worst.1);
+    println!(
+        "worst non-crop edit: dhash {} phash {} (radius {SAME_IMAGE_RADIUS})",
+        worst.0, worst.1
+    );
 }
 
 #[test]
@@ -199,6 +228,12 @@ fn different_photos_stay_far_apart_even_after_edits() {
     }
     println!("closest different originals: dhash {min_orig_d}, phash {min_orig_p}");
     println!("closest different clusters (any edits): dhash {min_d}, phash {min_p}");
-    assert!(min_d > 2 * SAME_IMAGE_RADIUS, "dhash clusters {min_d} bits apart");
-    assert!(min_p > CROP_PHASH_RADIUS, "phash clusters {min_p} bits apart");
+    assert!(
+        min_d > 2 * SAME_IMAGE_RADIUS,
+        "dhash clusters {min_d} bits apart"
+    );
+    assert!(
+        min_p > CROP_PHASH_RADIUS,
+        "phash clusters {min_p} bits apart"
+    );
 }

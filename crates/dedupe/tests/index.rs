@@ -15,7 +15,10 @@ fn expected(hashes: &[u64], query: u64, radius: u32) -> Vec<(u32, u32)> {
 
 fn got(matches: &[Match], hashes: &[u64]) -> Vec<(u32, u32)> {
     for m in matches {
-        assert_eq!(m.hash, hashes[m.id as usize], "match carries the stored hash");
+        assert_eq!(
+            m.hash, hashes[m.id as usize],
+            "match carries the stored hash"
+        );
     }
     let mut v: Vec<(u32, u32)> = matches.iter().map(|m| (m.id, m.distance)).collect();
     v.sort_unstable();
@@ -26,7 +29,13 @@ fn got(matches: &[Match], hashes: &[u64]) -> Vec<(u32, u32)> {
 fn clustered() -> impl Strategy<Value = Vec<u64>> {
     (
         prop::collection::vec(any::<u64>(), 1..20),
-        prop::collection::vec((any::<prop::sample::Index>(), prop::collection::vec(0u32..64, 0..7)), 1..400),
+        prop::collection::vec(
+            (
+                any::<prop::sample::Index>(),
+                prop::collection::vec(0u32..64, 0..7),
+            ),
+            1..400,
+        ),
     )
         .prop_map(|(centres, copies)| {
             copies
@@ -108,10 +117,19 @@ fn every_radius_up_to_sixty_four_matches_the_scan() {
     let base: Vec<u64> = (0..500).map(|_| next()).collect();
     let hashes: Vec<u64> = base
         .iter()
-        .flat_map(|&h| [h, h ^ 1, h ^ 0x8000_0000_0000_0001, h ^ 0x00ff_0000_0000_0000])
+        .flat_map(|&h| {
+            [
+                h,
+                h ^ 1,
+                h ^ 0x8000_0000_0000_0001,
+                h ^ 0x00ff_0000_0000_0000,
+            ]
+        })
         .collect();
     let queries = [hashes[0], hashes[5] ^ 0xF, next(), 0, u64::MAX];
-    for radius in [0, 1, 2, 4, 5, 7, 9, 11, 13, 16, 20, 24, 32, 40, 48, 63, 64, 100] {
+    for radius in [
+        0, 1, 2, 4, 5, 7, 9, 11, 13, 16, 20, 24, 32, 40, 48, 63, 64, 100,
+    ] {
         check_all(&hashes, &queries, radius, false);
     }
 }
@@ -119,24 +137,45 @@ fn every_radius_up_to_sixty_four_matches_the_scan() {
 #[test]
 fn inserts_are_found_before_and_after_the_tail_is_merged() {
     let n = HammingIndex::TAIL_LIMIT * 2 + 10;
-    let hashes: Vec<u64> = (0..n as u64).map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15)).collect();
-    let mut index = HammingIndex::build(hashes[..100].iter().enumerate().map(|(i, &h)| (h, i as u32))).unwrap();
+    let hashes: Vec<u64> = (0..n as u64)
+        .map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+        .collect();
+    let mut index = HammingIndex::build(
+        hashes[..100]
+            .iter()
+            .enumerate()
+            .map(|(i, &h)| (h, i as u32)),
+    )
+    .unwrap();
     for (i, &h) in hashes.iter().enumerate().skip(100) {
         index.insert(h, i as u32).unwrap();
         if i % 997 == 0 {
             // The newest slide is found right away, tail or not.
             let hits = index.search(h ^ 0b101, 2);
-            assert!(hits.iter().any(|m| m.id == i as u32), "insert {i} not found");
+            assert!(
+                hits.iter().any(|m| m.id == i as u32),
+                "insert {i} not found"
+            );
         }
     }
-    for q in [hashes[3], hashes[n - 1], hashes[HammingIndex::TAIL_LIMIT + 200] ^ 0xF0] {
+    for q in [
+        hashes[3],
+        hashes[n - 1],
+        hashes[HammingIndex::TAIL_LIMIT + 200] ^ 0xF0,
+    ] {
         for radius in [0, 4, 8] {
-            assert_eq!(got(&index.search(q, radius), &hashes), expected(&hashes, q, radius));
+            assert_eq!(
+                got(&index.search(q, radius), &hashes),
+                expected(&hashes, q, radius)
+            );
         }
     }
     index.merge_tail();
     assert_eq!(index.len(), n);
-    assert_eq!(got(&index.search(hashes[n - 1], 0), &hashes), vec![(n as u32 - 1, 0)]);
+    assert_eq!(
+        got(&index.search(hashes[n - 1], 0), &hashes),
+        vec![(n as u32 - 1, 0)]
+    );
 }
 
 #[test]
@@ -147,7 +186,11 @@ fn a_hash_stored_under_several_ids_reports_every_entry_once() {
     for method in [Method::MultiIndex, Method::Scan] {
         // Query differs from h in chunk 0 only, so the hit comes through a later table.
         let q = h ^ 0xF000_0000_0000_0000;
-        let ids: Vec<(u32, u32)> = index.search_with(q, 5, method).iter().map(|m| (m.id, m.distance)).collect();
+        let ids: Vec<(u32, u32)> = index
+            .search_with(q, 5, method)
+            .iter()
+            .map(|m| (m.id, m.distance))
+            .collect();
         assert_eq!(ids, vec![(1, 4), (2, 4), (2, 4), (3, 5)], "{method:?}");
     }
 }
@@ -155,7 +198,9 @@ fn a_hash_stored_under_several_ids_reports_every_entry_once() {
 #[test]
 fn memory_stays_under_thirty_two_bytes_per_hash() {
     let n = 300_000u64;
-    let index = HammingIndex::build((0..n).map(|i| (i.wrapping_mul(0x9e37_79b9_7f4a_7c15), i as u32))).unwrap();
+    let index =
+        HammingIndex::build((0..n).map(|i| (i.wrapping_mul(0x9e37_79b9_7f4a_7c15), i as u32)))
+            .unwrap();
     let per_hash = index.memory_bytes() as f64 / n as f64;
     // 28 bytes per hash plus 1 MiB of bucket offsets shared by all of them.
     assert!(per_hash < 32.0, "{per_hash:.1} bytes per hash");
