@@ -46,15 +46,18 @@ const TABLES: usize = 4;
 const BUCKETS: usize = 1 << CHUNK_BITS;
 const REM_MASK: u64 = (1 << (64 - CHUNK_BITS)) - 1;
 
-/// Relative costs used to choose between the two methods, measured by `benches/index.rs`
-/// (nanoseconds on the reference machine; only their ratios matter).
+/// Costs that choose between the two methods, in nanoseconds, fitted to `benches/index.rs` on
+/// the reference machine (release build without POPCNT, 1M hashes): the model predicted the
+/// multi-index query times at radius 12 and 16 within 10 %. Only their ratios matter.
 mod cost {
-    /// Visiting one bucket during multi-index probing (mostly a cache miss on the offsets).
-    pub const PROBE: f64 = 12.0;
-    /// Verifying one entry (sequential read, xor, popcount, compare).
-    pub const ENTRY: f64 = 1.0;
-    /// Stepping over one bucket during the sequential pass.
-    pub const SCAN_BUCKET: f64 = 0.5;
+    /// Visiting one bucket while probing: two cache misses (offsets, then the bucket itself).
+    pub const PROBE: f64 = 80.0;
+    /// Verifying one entry of a probed bucket (sequential read, xor, popcount, compare).
+    pub const PROBE_ENTRY: f64 = 1.5;
+    /// Verifying one entry during the sequential pass over table 0.
+    pub const SCAN_ENTRY: f64 = 1.8;
+    /// Stepping from one bucket to the next during the sequential pass.
+    pub const SCAN_BUCKET: f64 = 1.0;
 }
 
 /// How a query is answered; both give exactly the same result.
@@ -322,8 +325,8 @@ impl HammingIndex {
             .iter()
             .map(|&r| ball_size(r))
             .sum();
-        let multi = probes as f64 * (cost::PROBE + cost::ENTRY * per_bucket);
-        let scan = BUCKETS as f64 * cost::SCAN_BUCKET + n * cost::ENTRY;
+        let multi = probes as f64 * (cost::PROBE + cost::PROBE_ENTRY * per_bucket);
+        let scan = BUCKETS as f64 * cost::SCAN_BUCKET + n * cost::SCAN_ENTRY;
         if multi <= scan {
             Method::MultiIndex
         } else {
