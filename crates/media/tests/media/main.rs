@@ -1,1 +1,7 @@
-//! Placeholder.
+//! Integration tests for natronfx-media: hostile uploads, both store backends, the renderer, platform rules.
+
+mod helpers;
+mod ingest;
+mod platform;
+mod render;
+mod store;
