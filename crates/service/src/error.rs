@@ -1,0 +1,98 @@
+//! The service's error: every failure a user can see, with a stable code and a kind that binaries map to
+//! an exit code or an HTTP status in one place each.
+
+use natronfx_store as store;
+use natronfx_workflow as workflow;
+
+/// Result of a use case.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What a failure means to the caller, for choosing an exit code or HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The input was wrong; fix it and retry.
+    InvalidInput,
+    /// The thing does not exist.
+    NotFound,
+    /// The actor may not do this.
+    PermissionDenied,
+    /// Nobody is logged in, or the credentials are wrong.
+    Unauthenticated,
+    /// The state of things does not allow it now (someone else changed it, or the workflow forbids it).
+    Conflict,
+    /// Something failed on our side (database down, ...).
+    Internal,
+}
+
+/// A use case failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A workflow rule refused the operation.
+    #[error(transparent)]
+    Workflow(#[from] workflow::Error),
+    /// Storage refused or failed.
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    /// The credentials did not match a live user or token.
+    #[error("wrong email or password, or a revoked token")]
+    InvalidCredentials,
+    /// The operation needs a setting or state that is missing.
+    #[error("{0}")]
+    NotInitialized(String),
+    /// The product is already set up.
+    #[error("{0}")]
+    AlreadyInitialized(String),
+    /// The post was loaded at another version than the one the caller expected.
+    #[error("post {post} is at version {actual}, not {expected}; reload it and try again")]
+    StaleVersion {
+        /// The post.
+        post: workflow::PostId,
+        /// The version the caller had.
+        expected: i64,
+        /// The version stored.
+        actual: i64,
+    },
+    /// Configuration could not be read.
+    #[error("configuration error: {0}")]
+    Config(String),
+    /// Hashing or another internal step failed.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// Stable kebab-case code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Workflow(e) => e.code(),
+            Error::Store(e) => e.code(),
+            Error::InvalidCredentials => "invalid-credentials",
+            Error::NotInitialized(_) => "not-initialized",
+            Error::AlreadyInitialized(_) => "already-initialized",
+            Error::StaleVersion { .. } => "conflict",
+            Error::Config(_) => "invalid-config",
+            Error::Internal(_) => "internal-error",
+        }
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self.code() {
+            "invalid-input" | "invalid-schedule" | "invalid-config" | "invalid-database-url" => {
+                ErrorKind::InvalidInput
+            }
+            "not-found" => ErrorKind::NotFound,
+            "permission-denied" | "self-approval-forbidden" | "user-disabled" => {
+                ErrorKind::PermissionDenied
+            }
+            "invalid-credentials" => ErrorKind::Unauthenticated,
+            "conflict"
+            | "invalid-transition"
+            | "already-approved"
+            | "already-initialized"
+            | "not-initialized" => ErrorKind::Conflict,
+            _ => ErrorKind::Internal,
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! The NatronFX use cases: the one domain layer the CLI and the server share.
+//!
+//! Every use case takes the acting [`User`], checks what it may do through the workflow's permission
+//! table, loads and saves through the store, and answers with a typed [`Error`] whose `code()` is stable.
+//! The binaries only parse, call and print.
+//!
+//! ```no_run
+//! # async fn demo() -> natronfx_service::Result<()> {
+//! use std::sync::Arc;
+//! use natronfx_service::{Service, SystemClock};
+//! let store = natronfx_store::connect("sqlite:natronfx.db").await?;
+//! let service = Service::new(store, Arc::new(SystemClock));
+//! let admin = service.actor("admin@example.com").await?;
+//! let posts = service.list_posts(&admin, &Default::default()).await?;
+//! # let _ = posts; Ok(()) }
+//! ```
+#![warn(missing_docs)]
+
+mod clock;
+pub mod config;
+mod error;
+mod people;
+mod posts;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use std::sync::Arc;
+
+use natronfx_store::Store;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::Config;
+pub use error::{Error, ErrorKind, Result};
+pub use people::NewToken;
+pub use posts::{PostInput, PostPatch, PostView, ScheduleRequest, SlideInput, TargetInput};
+
+pub use natronfx_store as store;
+pub use natronfx_workflow as workflow;
+pub use natronfx_workflow::User;
+
+/// The setting holding the team's approval policy.
+pub const APPROVAL_POLICY_SETTING: &str = "approval_policy";
+
+/// The use cases, over one store and one clock. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Service {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Service {
+    /// A service over `store`, telling time by `clock`.
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        Service { store, clock }
+    }
+
+    /// Opens the database at `url` (migrating it) with the system clock.
+    pub async fn open(url: &str) -> Result<Self> {
+        Ok(Service::new(
+            natronfx_store::connect(url).await?,
+            Arc::new(SystemClock),
+        ))
+    }
+
+    /// The store, for health checks.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+}
