@@ -378,9 +378,8 @@ impl Post {
             created_at: now,
             updated_at: now,
         });
-        let event = post
-            .event(author, AuditAction::PostCreated, now)
-            .with_states("-", PostState::Draft);
+        let mut event = post.event(author, AuditAction::PostCreated, now);
+        event.to_state = Some(PostState::Draft.to_string());
         Ok((post, event))
     }
 

@@ -1,0 +1,281 @@
+//! The command line's grammar.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// NatronFX Publisher: draft, review, schedule and publish social posts.
+#[derive(Debug, Parser)]
+#[command(
+    name = "natronfx",
+    version,
+    after_help = "Exit codes: 0 ok, 1 internal error, 2 usage error, 3 not found, \
+                  4 permission denied, 5 conflict or invalid transition, 6 invalid input."
+)]
+pub struct Cli {
+    /// Database URL (`sqlite:PATH` or `postgres://...`); overrides the config file.
+    #[arg(long, global = true, env = "NATRONFX_DB")]
+    pub db: Option<String>,
+    /// Configuration file (TOML); see natronfx.example.toml.
+    #[arg(long, global = true, env = "NATRONFX_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The user to act as (email). Every action is checked against their role and audited.
+    #[arg(long = "as", global = true, env = "NATRONFX_AS")]
+    pub as_user: Option<String>,
+    /// Print machine-readable JSON instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the database, the first admin and sandbox accounts.
+    Init {
+        /// The admin's email.
+        #[arg(long)]
+        email: String,
+        /// The admin's display name.
+        #[arg(long, default_value = "Admin")]
+        name: String,
+        /// Read the password from standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Manage people.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Work on posts.
+    #[command(subcommand)]
+    Post(PostCommand),
+    /// Connected social accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// API tokens for the HTTP API.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// The team's approval policy.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// The audit log (admins).
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// `natronfx user ...`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a person.
+    Add {
+        /// Their email (login).
+        email: String,
+        /// admin, editor, reviewer or viewer.
+        #[arg(long)]
+        role: String,
+        /// Display name (defaults to the email).
+        #[arg(long)]
+        name: Option<String>,
+        /// Read a password from standard input (without it the user has no password yet).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List people.
+    List,
+    /// Disable a person; their history stays.
+    Disable {
+        /// Email or id.
+        user: String,
+    },
+    /// Change a person's role.
+    Role {
+        /// Email or id.
+        user: String,
+        /// The new role.
+        role: String,
+    },
+}
+
+/// Content options shared by `post new` and `post edit`.
+#[derive(Debug, Args)]
+pub struct ContentArgs {
+    /// Caption text.
+    #[arg(long, conflicts_with = "caption_file")]
+    pub caption: Option<String>,
+    /// Read the caption from a file.
+    #[arg(long)]
+    pub caption_file: Option<PathBuf>,
+    /// A hashtag beyond those in the caption (repeatable).
+    #[arg(long = "hashtag")]
+    pub hashtags: Vec<String>,
+    /// A slide as MEDIA_ID or MEDIA_ID=ALT TEXT (repeatable, in order).
+    #[arg(long = "slide")]
+    pub slides: Vec<String>,
+    /// An account to publish to, by name (`@brand`) or id; ACCOUNT=CAPTION overrides the caption there.
+    #[arg(long = "target")]
+    pub targets: Vec<String>,
+}
+
+/// `natronfx post ...`
+#[derive(Debug, Subcommand)]
+pub enum PostCommand {
+    /// Start a post (a draft).
+    New {
+        /// Title (1–150 characters).
+        #[arg(long)]
+        title: String,
+        /// Content.
+        #[command(flatten)]
+        content: ContentArgs,
+    },
+    /// Change a post; outside draft it returns to draft and loses its approvals.
+    Edit {
+        /// Post id.
+        id: String,
+        /// New title.
+        #[arg(long)]
+        title: Option<String>,
+        /// Content (given options replace the post's: all hashtags, all slides, all targets).
+        #[command(flatten)]
+        content: ContentArgs,
+        /// Refuse unless the post is still at this version.
+        #[arg(long)]
+        if_version: Option<i64>,
+    },
+    /// Show a post.
+    Show {
+        /// Post id.
+        id: String,
+    },
+    /// List posts, newest change first.
+    List {
+        /// Only this state (draft, in_review, approved, scheduled, ...).
+        #[arg(long)]
+        state: Option<String>,
+        /// Only posts by this author (email).
+        #[arg(long)]
+        author: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Send a post to review.
+    Submit {
+        /// Post id.
+        id: String,
+    },
+    /// Approve a post.
+    Approve {
+        /// Post id.
+        id: String,
+        /// A comment for the author.
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Send a post back to its author.
+    RequestChanges {
+        /// Post id.
+        id: String,
+        /// What to change.
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Refuse a post.
+    Reject {
+        /// Post id.
+        id: String,
+        /// Why.
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Schedule an approved post's targets at a local time in a time zone.
+    Schedule {
+        /// Post id.
+        id: String,
+        /// Local date-time, `YYYY-MM-DD HH:MM`.
+        #[arg(long)]
+        at: String,
+        /// IANA time zone, e.g. Europe/Lisbon.
+        #[arg(long, default_value = "UTC")]
+        tz: String,
+        /// When the local time happens twice (clocks going back), take the later one.
+        #[arg(long)]
+        later: bool,
+        /// Only these targets (account names or ids; repeatable). Default: all.
+        #[arg(long = "target")]
+        targets: Vec<String>,
+    },
+    /// Take targets off the schedule.
+    Unschedule {
+        /// Post id.
+        id: String,
+        /// Only these targets (repeatable). Default: all.
+        #[arg(long = "target")]
+        targets: Vec<String>,
+    },
+    /// Archive a post.
+    Archive {
+        /// Post id.
+        id: String,
+        /// Why.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Everything that happened to a post.
+    History {
+        /// Post id.
+        id: String,
+    },
+}
+
+/// `natronfx account ...`
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// List connected accounts.
+    List,
+}
+
+/// `natronfx token ...`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token; its secret is shown once.
+    Create {
+        /// A name to recognise it by.
+        name: String,
+        /// The role it acts with (not above yours). Default: yours.
+        #[arg(long)]
+        role: Option<String>,
+    },
+    /// List your tokens.
+    List,
+    /// Revoke a token.
+    Revoke {
+        /// Token id.
+        id: String,
+    },
+}
+
+/// `natronfx policy ...`
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Show the approval policy.
+    Show,
+    /// Set the approval policy: none, required or multi:N.
+    Set {
+        /// The policy.
+        policy: String,
+    },
+}
+
+/// `natronfx audit ...`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// The latest events.
+    List {
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+}
