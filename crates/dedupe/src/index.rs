@@ -24,6 +24,14 @@
 //! At large radii the probes cover most buckets and a sequential pass over table 0 is cheaper; the
 //! index picks the cheaper [`Method`] per query from a cost model calibrated by `benches/index.rs`.
 //!
+//! Measured (release, no POPCNT, 2 shared cores, 200 queries per radius, p50): at 1M hashes the
+//! index answers radius 0–8 in 0.4–28 µs against 1.3 ms for a plain scan of a `Vec<u64>` (≥ 48×),
+//! radius 12 in 0.11 ms (12×), radius 16 in 0.4 ms (4×); at radius 20 both take about 1.4 ms,
+//! which is where the index stops beating the scan. At 10M, radius 8 takes 0.1 ms against 36 ms
+//! and radius 20 still wins 2×. Beyond that every query returns thousands of random hashes, which
+//! no dedupe policy wants; there the index is up to 2× slower than the plain scan, because it
+//! builds and sorts a [`Match`] per hit.
+//!
 //! # Inserts
 //!
 //! [`HammingIndex::build`] sorts everything at once (counting sort by chunk, then small sorts per
