@@ -289,7 +289,11 @@ impl Publisher for FacebookPublisher {
                 permalink: p.permalink_url,
                 created_at: p.created_time.as_deref().and_then(parse_graph_time),
             })
-            .filter(|p| p.created_at.is_none_or(|t| t >= since))
+            // Platforms report whole seconds; compare at that precision.
+            .filter(|p| {
+                p.created_at
+                    .is_none_or(|t| t.timestamp() >= since.timestamp())
+            })
             .collect())
     }
 

@@ -603,7 +603,11 @@ impl Publisher for InstagramPublisher {
                 permalink: m.permalink,
                 created_at: m.timestamp.as_deref().and_then(parse_graph_time),
             })
-            .filter(|p| p.created_at.is_none_or(|t| t >= since))
+            // Platforms report whole seconds; compare at that precision.
+            .filter(|p| {
+                p.created_at
+                    .is_none_or(|t| t.timestamp() >= since.timestamp())
+            })
             .collect())
     }
 

@@ -578,7 +578,11 @@ impl Publisher for TiktokPublisher {
                 permalink: v.share_url,
                 created_at: v.create_time.and_then(from_unix),
             })
-            .filter(|p| p.created_at.is_none_or(|t| t >= since))
+            // Platforms report whole seconds; compare at that precision.
+            .filter(|p| {
+                p.created_at
+                    .is_none_or(|t| t.timestamp() >= since.timestamp())
+            })
             .collect())
     }
 
