@@ -308,6 +308,25 @@ impl HammingIndex {
         self.tail = Vec::with_capacity(Self::TAIL_LIMIT);
     }
 
+    /// Keeps only the entries whose id `keep` accepts (posts purged by retention drop out).
+    /// Rebuilds the tables once, like [`build`](Self::build).
+    pub fn retain(&mut self, mut keep: impl FnMut(u32) -> bool) {
+        let tail = std::mem::take(&mut self.tail);
+        let ids = std::mem::take(&mut self.ids);
+        let table0 = std::mem::take(&mut self.tables[0]);
+        let kept: Vec<(u64, u32)> = table0
+            .keys()
+            .zip(ids)
+            .chain(tail)
+            .filter(|&(_, id)| keep(id))
+            .collect();
+        drop(table0);
+        // Fewer entries than before, so the 32-bit limit cannot be hit.
+        if let Ok(rebuilt) = Self::build(kept) {
+            *self = rebuilt;
+        }
+    }
+
     /// Number of hashes in the index.
     pub fn len(&self) -> usize {
         self.ids.len() + self.tail.len()

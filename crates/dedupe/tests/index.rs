@@ -206,3 +206,27 @@ fn memory_stays_under_thirty_two_bytes_per_hash() {
     assert!(per_hash < 32.0, "{per_hash:.1} bytes per hash");
     assert!(index.memory_bytes() >= 28 * n as usize);
 }
+
+#[test]
+fn purged_ids_are_no_longer_found() {
+    let hashes: Vec<u64> = (0..5000u64)
+        .map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+        .collect();
+    let mut index = HammingIndex::build(
+        hashes[..4000]
+            .iter()
+            .enumerate()
+            .map(|(i, &h)| (h, i as u32)),
+    )
+    .unwrap();
+    for (i, &h) in hashes.iter().enumerate().skip(4000) {
+        index.insert(h, i as u32).unwrap();
+    }
+    index.retain(|id| id % 3 != 0);
+    assert_eq!(index.len(), hashes.len() - hashes.len().div_ceil(3));
+    for i in [0usize, 1, 3999, 4000, 4001, 4999] {
+        let ids: Vec<u32> = index.search(hashes[i], 0).iter().map(|m| m.id).collect();
+        let want: Vec<u32> = if i % 3 == 0 { vec![] } else { vec![i as u32] };
+        assert_eq!(ids, want, "hash {i}");
+    }
+}
