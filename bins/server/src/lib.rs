@@ -1,0 +1,139 @@
+//! The NatronFX HTTP server: a JSON API over the service, with health checks, as a library so that tests
+//! and host applications can mount the router or serve it on their own listener.
+
+mod api;
+mod error;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::http::{StatusCode, header};
+use natronfx_service::{Config, Service};
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+
+/// Command-line flags of `natronfx-server`.
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "natronfx-server",
+    version,
+    about = "NatronFX Publisher HTTP server"
+)]
+pub struct Args {
+    /// Configuration file (TOML); see natronfx.example.toml.
+    #[arg(long, env = "NATRONFX_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Database URL; overrides the configuration.
+    #[arg(long, env = "NATRONFX_DB")]
+    pub db: Option<String>,
+    /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port); overrides the configuration.
+    #[arg(long)]
+    pub listen: Option<String>,
+}
+
+/// Builds the whole application router over `service`.
+pub fn router(service: Service, config: &Config) -> Router {
+    Router::new()
+        .merge(api::health_routes())
+        .nest("/api/v1", api::routes())
+        .with_state(service)
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            header::AUTHORIZATION,
+            header::COOKIE,
+        ]))
+        .layer(TraceLayer::new_for_http())
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(config.server.request_timeout_secs),
+        ))
+        .layer(RequestBodyLimitLayer::new(config.server.max_body_bytes))
+        .layer(CatchPanicLayer::custom(error::panic_response))
+}
+
+/// Serves `service` on `listener` until `shutdown` completes, then finishes in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    service: Service,
+    config: &Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(service, config))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Resolves when the process is asked to stop (SIGTERM or Ctrl-C).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}
+
+fn install_tracing(config: &Config) {
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| config.log.filter.clone());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = if config.log.format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+/// The binary's whole life: configuration, database, listener, serve, stop.
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let mut config = Config::load(args.config.as_deref())?;
+    if let Some(db) = args.db {
+        config.database.url = db;
+    }
+    if let Some(listen) = args.listen {
+        config.server.listen = listen;
+    }
+    install_tracing(&config);
+    let service = Service::open(&config.database.url).await.with_context(|| {
+        format!(
+            "opening {}",
+            natronfx_service::store::redact_url(&config.database.url)
+        )
+    })?;
+    let listener = TcpListener::bind(&config.server.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.server.listen))?;
+    let addr = listener.local_addr()?;
+    println!(
+        "natronfx-server listening on http://{addr} (database: {})",
+        service.store().backend()
+    );
+    if service.store().list_users().await?.is_empty() {
+        println!(
+            "no users yet: create the first admin with `natronfx init --email you@example.com`"
+        );
+    }
+    serve(listener, service, &config, shutdown_signal()).await?;
+    println!("natronfx-server stopped");
+    Ok(())
+}
