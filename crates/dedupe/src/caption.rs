@@ -8,6 +8,7 @@
 //!    `ß` stays `ß` while `SS` becomes `ss`. Good enough for re-posts, which reuse the same spelling.
 //! 4. Tokens that look like links (`http://`, `https://`, `www.`) are normalized: scheme, `www.`,
 //!    fragment, trailing slashes and tracking parameters (`utm_*`, `fbclid`, `igshid`, ...) removed.
+//!    Links were lowercased with the rest, so two paths that differ only in case count as the same.
 //! 5. Hashtags (`#word`) are taken out of the text into a sorted, de-duplicated set, so moving the
 //!    hashtag block around does not change the fingerprint.
 //! 6. Everything else is split at whitespace and punctuation; the words are joined with one space.
