@@ -124,15 +124,15 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", config.server.listen))?;
     let addr = listener.local_addr()?;
-    println!(
-        "natronfx-server listening on http://{addr} (database: {})",
-        service.store().backend()
-    );
     if service.store().list_users().await?.is_empty() {
         println!(
             "no users yet: create the first admin with `natronfx init --email you@example.com`"
         );
     }
+    println!(
+        "natronfx-server listening on http://{addr} (database: {})",
+        service.store().backend()
+    );
     serve(listener, service, &config, shutdown_signal()).await?;
     println!("natronfx-server stopped");
     Ok(())

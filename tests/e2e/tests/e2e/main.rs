@@ -1,0 +1,415 @@
+//! End to end, as a new user would: the real `natronfx` and `natronfx-server` binaries on real databases.
+
+use natronfx_e2e::{Cli, Server};
+use natronfx_store::testing::TestDb;
+
+const PASSWORD: &str = "a long enough password\n";
+
+fn temp_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "natronfx-e2e-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+/// A fresh database with an admin, an editor and a reviewer, through the CLI.
+fn team(db: String) -> Cli {
+    let cli = Cli {
+        db,
+        cwd: temp_dir(),
+    };
+    let init = cli.run_with_stdin(
+        &["init", "--email", "admin@example.com", "--password-stdin"],
+        PASSWORD,
+    );
+    assert_eq!(init.code, 0, "{init:?}");
+    for (email, role) in [
+        ("ed@example.com", "editor"),
+        ("rev@example.com", "reviewer"),
+    ] {
+        let r = cli.as_user("admin@example.com", &["user", "add", email, "--role", role]);
+        assert_eq!(r.code, 0, "{r:?}");
+    }
+    cli
+}
+
+fn new_post(cli: &Cli, author: &str) -> String {
+    let r = cli.as_user(
+        author,
+        &[
+            "--json",
+            "post",
+            "new",
+            "--title",
+            "Winter launch",
+            "--caption",
+            "New blend #coffee",
+            "--target",
+            "@sandbox.instagram",
+            "--target",
+            "@sandbox.tiktok=Only on TikTok",
+        ],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    r.json()["id"].as_str().unwrap().to_owned()
+}
+
+fn review_story(cli: &Cli) {
+    let id = new_post(cli, "ed@example.com");
+    let submit = cli.as_user("ed@example.com", &["post", "submit", &id]);
+    assert_eq!(submit.code, 0, "{submit:?}");
+    // The author is an editor, who may not review at all.
+    let own = cli.as_user("ed@example.com", &["post", "approve", &id]);
+    assert_eq!(
+        (own.code, own.error_code().as_deref()),
+        (4, Some("permission-denied")),
+        "{own:?}"
+    );
+    let ok = cli.as_user(
+        "rev@example.com",
+        &["post", "approve", &id, "--comment", "lovely"],
+    );
+    assert_eq!(ok.code, 0, "{ok:?}");
+    let sched = cli.as_user(
+        "ed@example.com",
+        &[
+            "post",
+            "schedule",
+            &id,
+            "--at",
+            "2099-06-01 09:00",
+            "--tz",
+            "Europe/Lisbon",
+        ],
+    );
+    assert_eq!(sched.code, 0, "{sched:?}");
+    let show = cli.as_user("ed@example.com", &["--json", "post", "show", &id]);
+    let post = show.json();
+    assert_eq!(post["state"], "scheduled");
+    assert_eq!(post["targets"][0]["scheduled_at"], "2099-06-01T08:00:00Z");
+    let history = cli
+        .as_user("rev@example.com", &["--json", "post", "history", &id])
+        .json();
+    let to: Vec<_> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["event"]["to_state"].as_str())
+        .collect();
+    assert_eq!(to, ["draft", "in_review", "approved", "scheduled"]);
+    let list = cli
+        .as_user(
+            "rev@example.com",
+            &["--json", "post", "list", "--state", "scheduled"],
+        )
+        .json();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_new_team_takes_a_post_to_scheduled_from_the_cli_on_sqlite() {
+    let dir = temp_dir();
+    let cli = team(format!("sqlite:{}", dir.join("team.db").display()));
+    review_story(&cli);
+}
+
+#[tokio::test]
+async fn a_new_team_takes_a_post_to_scheduled_from_the_cli_on_postgres() {
+    let db = TestDb::postgres().await;
+    let cli = team(db.url.clone());
+    tokio::task::spawn_blocking(move || review_story(&cli))
+        .await
+        .unwrap();
+}
+
+#[test]
+fn the_author_cannot_approve_their_own_post_under_required() {
+    let cli = team(format!("sqlite:{}", temp_dir().join("t.db").display()));
+    let policy = cli
+        .as_user("admin@example.com", &["--json", "policy", "show"])
+        .json();
+    assert_eq!(policy["approval_policy"], "required");
+    let id = new_post(&cli, "admin@example.com");
+    assert_eq!(
+        cli.as_user("admin@example.com", &["post", "submit", &id])
+            .code,
+        0
+    );
+    let own = cli.as_user("admin@example.com", &["post", "approve", &id]);
+    assert_eq!(
+        (own.code, own.error_code().as_deref()),
+        (4, Some("self-approval-forbidden")),
+        "{own:?}"
+    );
+    // Under multi:2, two distinct reviewers are needed.
+    assert_eq!(
+        cli.as_user("admin@example.com", &["policy", "set", "multi:2"])
+            .code,
+        0
+    );
+    assert_eq!(
+        cli.as_user(
+            "admin@example.com",
+            &["user", "add", "rev2@example.com", "--role", "reviewer"]
+        )
+        .code,
+        0
+    );
+    let first = cli
+        .as_user("rev@example.com", &["--json", "post", "approve", &id])
+        .json();
+    assert_eq!(first["state"], "in_review");
+    let again = cli.as_user("rev@example.com", &["post", "approve", &id]);
+    assert_eq!(
+        (again.code, again.error_code().as_deref()),
+        (5, Some("already-approved"))
+    );
+    let second = cli
+        .as_user("rev2@example.com", &["--json", "post", "approve", &id])
+        .json();
+    assert_eq!(second["state"], "approved");
+}
+
+#[test]
+fn every_illegal_transition_gives_its_code_and_exit_status() {
+    let cli = team(format!("sqlite:{}", temp_dir().join("t.db").display()));
+    let ed = "ed@example.com";
+    let rev = "rev@example.com";
+    let draft = new_post(&cli, ed);
+    let illegal = |who: &str, args: &[&str]| {
+        let r = cli.as_user(who, args);
+        assert_eq!(
+            (r.code, r.error_code().as_deref()),
+            (5, Some("invalid-transition")),
+            "{args:?}: {r:?}"
+        );
+    };
+    // From draft.
+    illegal(rev, &["post", "approve", &draft]);
+    illegal(rev, &["post", "request-changes", &draft]);
+    illegal(rev, &["post", "reject", &draft]);
+    illegal(
+        ed,
+        &["post", "schedule", &draft, "--at", "2099-01-01 10:00"],
+    );
+    illegal(ed, &["post", "unschedule", &draft]);
+    // From changes_requested: submit needs an edit first.
+    assert_eq!(cli.as_user(ed, &["post", "submit", &draft]).code, 0);
+    assert_eq!(
+        cli.as_user(
+            rev,
+            &["post", "request-changes", &draft, "--comment", "typo"]
+        )
+        .code,
+        0
+    );
+    illegal(ed, &["post", "submit", &draft]);
+    illegal(rev, &["post", "approve", &draft]);
+    // From rejected: nothing but archive.
+    assert_eq!(
+        cli.as_user(ed, &["post", "edit", &draft, "--title", "Fixed"])
+            .code,
+        0
+    );
+    assert_eq!(cli.as_user(ed, &["post", "submit", &draft]).code, 0);
+    assert_eq!(cli.as_user(rev, &["post", "reject", &draft]).code, 0);
+    illegal(ed, &["post", "submit", &draft]);
+    illegal(ed, &["post", "edit", &draft, "--title", "again"]);
+    illegal(
+        ed,
+        &["post", "schedule", &draft, "--at", "2099-01-01 10:00"],
+    );
+    // From archived: nothing at all.
+    assert_eq!(cli.as_user(ed, &["post", "archive", &draft]).code, 0);
+    illegal(ed, &["post", "archive", &draft]);
+    illegal(ed, &["post", "edit", &draft, "--title", "again"]);
+    // Scheduled: no second submit.
+    let p = new_post(&cli, ed);
+    cli.as_user(ed, &["post", "submit", &p]);
+    cli.as_user(rev, &["post", "approve", &p]);
+    assert_eq!(
+        cli.as_user(ed, &["post", "schedule", &p, "--at", "2099-01-01 10:00"])
+            .code,
+        0
+    );
+    illegal(ed, &["post", "submit", &p]);
+    illegal(rev, &["post", "approve", &p]);
+    // JSON errors carry the same code.
+    let r = cli.as_user(ed, &["--json", "post", "submit", &p]);
+    let err: serde_json::Value = serde_json::from_str(r.stderr.trim()).unwrap();
+    assert_eq!(
+        (r.code, err["code"].as_str()),
+        (5, Some("invalid-transition"))
+    );
+}
+
+#[test]
+fn bad_input_gets_clear_codes_and_exit_statuses() {
+    let cli = team(format!("sqlite:{}", temp_dir().join("t.db").display()));
+    let id = new_post(&cli, "ed@example.com");
+    cli.as_user("ed@example.com", &["post", "submit", &id]);
+    cli.as_user("rev@example.com", &["post", "approve", &id]);
+    let gap = cli.as_user(
+        "ed@example.com",
+        &[
+            "post",
+            "schedule",
+            &id,
+            "--at",
+            "2099-03-29 02:30",
+            "--tz",
+            "Europe/Paris",
+        ],
+    );
+    assert_eq!(
+        (gap.code, gap.error_code().as_deref()),
+        (6, Some("invalid-schedule")),
+        "{gap:?}"
+    );
+    assert!(gap.stderr.contains("does not exist in Europe/Paris"));
+    let missing = cli.as_user(
+        "ed@example.com",
+        &["post", "show", "01890a5d-ac96-774b-bcce-b302099a8057"],
+    );
+    assert_eq!(
+        (missing.code, missing.error_code().as_deref()),
+        (3, Some("not-found"))
+    );
+    let viewer = cli.as_user("nobody@example.com", &["post", "list"]);
+    assert_ne!(viewer.code, 0);
+    let long = "x".repeat(151);
+    let r = cli.as_user("ed@example.com", &["post", "new", "--title", &long]);
+    assert_eq!(
+        (r.code, r.error_code().as_deref()),
+        (6, Some("invalid-input"))
+    );
+    let usage = cli.run(&["post", "frobnicate"]);
+    assert_eq!(usage.code, 2);
+    let scheme = Cli {
+        db: "mysql://localhost/x".into(),
+        cwd: temp_dir(),
+    }
+    .as_user("a@b.c", &["post", "list"]);
+    assert_eq!(
+        (scheme.code, scheme.error_code().as_deref()),
+        (6, Some("invalid-database-url"))
+    );
+    assert!(
+        scheme.stderr.contains("use sqlite:PATH or postgres://"),
+        "{scheme:?}"
+    );
+    let folder = Cli {
+        db: "sqlite:/no/such/folder/x.db".into(),
+        cwd: temp_dir(),
+    }
+    .as_user("a@b.c", &["post", "list"]);
+    assert_eq!(folder.code, 6, "{folder:?}");
+    assert!(!std::path::Path::new("/no/such/folder").exists());
+}
+
+#[test]
+fn the_readme_run_command_serves_on_the_default_sqlite_database_and_stops_on_sigterm() {
+    // The README's command, minus the fixed port: the server in a fresh folder with no configuration.
+    let dir = temp_dir();
+    let server = Server::start(&dir, &["--listen", "127.0.0.1:0"]);
+    assert!(
+        server.banner.contains("database: sqlite"),
+        "{}",
+        server.banner
+    );
+    assert!(
+        server.banner.contains("natronfx init"),
+        "a fresh install says how to begin: {}",
+        server.banner
+    );
+    assert!(
+        dir.join("natronfx.db").is_file(),
+        "the default database is created in the working folder"
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let base = server.base_url.clone();
+    let (health, ready, api) = rt.block_on(async {
+        let c = reqwest::Client::new();
+        let health = c
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        let ready = c
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        let api = c
+            .get(format!("{base}/api/v1/posts"))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        (health, ready, api)
+    });
+    assert_eq!(
+        (health.as_u16(), ready.as_u16(), api.as_u16()),
+        (200, 200, 401)
+    );
+    let status = server.terminate();
+    assert!(status.success(), "a graceful stop exits 0: {status:?}");
+}
+
+#[test]
+fn an_api_token_from_the_cli_works_against_the_server() {
+    let dir = temp_dir();
+    let db = format!("sqlite:{}", dir.join("t.db").display());
+    let cli = team(db.clone());
+    let token = cli
+        .as_user(
+            "ed@example.com",
+            &["--json", "token", "create", "automation"],
+        )
+        .json();
+    let secret = token["secret"].as_str().unwrap().to_owned();
+    let listed = cli.as_user("ed@example.com", &["--json", "token", "list"]);
+    assert!(
+        !listed.stdout.contains(&secret),
+        "the secret is shown once, never listed"
+    );
+    let server = Server::start(&dir, &["--listen", "127.0.0.1:0", "--db", &db]);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let base = server.base_url.clone();
+    let body: serde_json::Value = rt.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{base}/api/v1/posts"))
+            .bearer_auth(&secret)
+            .json(&serde_json::json!({"title": "From automation"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert_eq!(body["state"], "draft", "{body}");
+    let list = cli
+        .as_user("rev@example.com", &["--json", "post", "list"])
+        .json();
+    assert_eq!(list[0]["title"], "From automation");
+    assert!(server.terminate().success());
+}
