@@ -59,11 +59,11 @@ pub(crate) async fn send(
     let response = request
         .send()
         .await
-        .map_err(|e| transport(platform, kind, &e))?;
+        .map_err(|e| transport(platform, kind, e))?;
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let body = response.bytes().await.map_err(|e| {
-        let mut err = transport(platform, kind, &e);
+        let mut err = transport(platform, kind, e);
         if let Some(detail) = detail_mut(&mut err) {
             detail.http_status = Some(status);
         }
@@ -96,8 +96,9 @@ fn detail_mut(err: &mut PlatformError) -> Option<&mut ErrorDetail> {
 
 /// Classify a reqwest failure. A connect failure means nothing was sent; anything later (timeout, reset,
 /// truncated body) may have reached the platform.
-fn transport(platform: Platform, kind: CallKind, err: &reqwest::Error) -> PlatformError {
-    // The error text never contains the token: it lives in a header, not in the URL.
+fn transport(platform: Platform, kind: CallKind, err: reqwest::Error) -> PlatformError {
+    // Some OAuth calls carry secrets in the query string: never let the URL reach a message.
+    let err = err.without_url();
     let what = if err.is_timeout() {
         "the request timed out"
     } else if err.is_connect() {

@@ -49,6 +49,7 @@ mod http;
 mod instagram;
 mod limiter;
 mod model;
+mod oauth;
 mod progress;
 mod publisher;
 mod tiktok;
@@ -67,6 +68,10 @@ pub use limiter::{
 pub use model::{
     AccountInfo, Platform, PrivacyLevel, PublishRequest, PublishToggles, Published,
     PublishingQuota, RecentPost, RemoteStatus,
+};
+pub use oauth::{
+    Connector, FacebookConnector, InstagramConnector, InstagramOAuthConfig, OAuthApp, PageGrant,
+    Pkce, TiktokConnector, TiktokOAuthConfig, TokenGrant,
 };
 pub use progress::{
     Container, FacebookProgress, InstagramProgress, Next, PublishProgress, Step, TiktokProgress,

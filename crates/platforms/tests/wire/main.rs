@@ -3,6 +3,7 @@
 
 mod facebook;
 mod instagram;
+mod oauth;
 mod tiktok;
 
 use std::collections::HashMap;
