@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::{Error, Result};
 
 /// Everything the binaries can be told.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Where the data lives.
@@ -49,16 +49,6 @@ pub struct LogConfig {
     pub format: String,
     /// A tracing filter such as `info` or `natronfx=debug,sqlx=warn`.
     pub filter: String,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            database: DatabaseConfig::default(),
-            server: ServerConfig::default(),
-            log: LogConfig::default(),
-        }
-    }
 }
 
 impl Default for DatabaseConfig {
@@ -120,6 +110,10 @@ mod tests {
     }
 
     #[test]
+    #[allow(
+        clippy::result_large_err,
+        reason = "figment's Jail API fixes the closure's error type"
+    )]
     fn the_example_config_documents_every_key_with_its_default() {
         figment::Jail::expect_with(|_| {
             let from_example = Config::load(Some(&example_path())).map_err(|e| e.to_string())?;
@@ -148,6 +142,10 @@ mod tests {
     }
 
     #[test]
+    #[allow(
+        clippy::result_large_err,
+        reason = "figment's Jail API fixes the closure's error type"
+    )]
     fn layers_apply_in_order_and_unknown_keys_are_refused() {
         figment::Jail::expect_with(|jail| {
             jail.create_file(

@@ -181,14 +181,14 @@ impl Service {
     {
         authorize(actor, Action::ViewPost, None)?;
         let mut post = self.store.post(id).await?;
-        if let Some(expected) = expected_version {
-            if expected != post.version {
-                return Err(Error::StaleVersion {
-                    post: id,
-                    expected,
-                    actual: post.version,
-                });
-            }
+        if let Some(expected) = expected_version
+            && expected != post.version
+        {
+            return Err(Error::StaleVersion {
+                post: id,
+                expected,
+                actual: post.version,
+            });
         }
         let events = op(&mut post, self.now())?;
         self.store.save_post(post.snapshot(), &events).await?;
@@ -350,7 +350,11 @@ impl From<&Post> for PostView {
     fn from(post: &Post) -> Self {
         PostView {
             post: post.snapshot().clone(),
-            hashtags: post.hashtags().iter().map(|h| h.as_str().to_owned()).collect(),
+            hashtags: post
+                .hashtags()
+                .iter()
+                .map(|h| h.as_str().to_owned())
+                .collect(),
         }
     }
 }
