@@ -36,6 +36,10 @@ pub struct SimConfig {
     pub tiktok_unaudited: bool,
     /// Enforce the documented per-token request limits (TikTok 6 init, 30 status, 20 creator_info a minute).
     pub enforce_rate_limits: bool,
+    /// The one OAuth app the simulated platforms know (TikTok `client_key`, Meta app id).
+    pub oauth_client_id: String,
+    /// Its secret.
+    pub oauth_client_secret: String,
 }
 
 impl Default for SimConfig {
@@ -52,6 +56,8 @@ impl Default for SimConfig {
             tiktok_verified_prefixes: Vec::new(),
             tiktok_unaudited: false,
             enforce_rate_limits: true,
+            oauth_client_id: "sim-client".into(),
+            oauth_client_secret: "sim-secret".into(),
         }
     }
 }

@@ -18,7 +18,7 @@ use crate::images::{GraphRejection, facebook_verdict, instagram_verdict};
 use crate::respond::{self, graph_error, json_response, rejection};
 use crate::shared::Shared;
 use crate::state::{
-    ContainerKind, FbPhoto, GraphHost, IgContainer, Network, Progression, PublishedPost,
+    ContainerKind, FbPhoto, GraphHost, IgContainer, Network, Progression, PublishedPost, TokenKind,
 };
 
 type Ctx = AxumState<Arc<Shared>>;
@@ -29,7 +29,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/{host}/{version}/{id}", get(object))
         .route(
             "/{host}/{version}/{id}/{edge}",
-            get(edge_get).post(edge_post),
+            get(edge_get).post(edge_post).delete(edge_delete),
         )
 }
 
@@ -41,6 +41,8 @@ fn graph_time(t: DateTime<Utc>) -> String {
 struct Call {
     host: GraphHost,
     account: String,
+    token: String,
+    kind: TokenKind,
     params: HashMap<String, String>,
     attached: Vec<String>,
     fault: Option<Fault>,
@@ -255,7 +257,9 @@ async fn prelude(
             .cloned()
             .map(|r| (r.clone(), r.expires_at.is_some_and(|t| t <= state.now())))
     };
-    let Some((record, is_expired)) = record.filter(|(r, _)| r.host == Some(host)) else {
+    let Some((record, is_expired)) =
+        record.filter(|(r, _)| r.host == Some(host) && r.kind != TokenKind::ShortLived)
+    else {
         // An Instagram Login token sent to graph.facebook.com fails exactly like garbage.
         return Err(error(
             shared,
@@ -273,6 +277,8 @@ async fn prelude(
     Ok(Call {
         host,
         account: record.account_id,
+        token,
+        kind: record.kind,
         params,
         attached: attached.into_iter().map(|(_, id)| id).collect(),
         fault,
@@ -380,6 +386,21 @@ async fn edge_get(
     headers: HeaderMap,
     Query(query): Params,
 ) -> Response {
+    if host == "facebook" && id == "oauth" && edge == "access_token" {
+        shared.lock().count(Endpoint::GraphObject);
+        return crate::oauth::facebook_token(&shared, &query);
+    }
+    if id == "me" && edge == "accounts" {
+        let call = match prelude(&shared, &host, Endpoint::GraphObject, &headers, query, &[]).await
+        {
+            Ok(c) => c,
+            Err(r) => return r,
+        };
+        if call.kind != TokenKind::FacebookUser {
+            return unsupported(&shared, &id, "get");
+        }
+        return crate::oauth::facebook_accounts(&shared);
+    }
     let endpoint = match edge.as_str() {
         "media" => Endpoint::InstagramMediaList,
         "content_publishing_limit" => Endpoint::InstagramPublishingLimit,
@@ -463,6 +484,27 @@ async fn edge_post(
     } else {
         response
     }
+}
+
+async fn edge_delete(
+    AxumState(shared): Ctx,
+    Path((host, _version, id, edge)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+    Query(query): Params,
+) -> Response {
+    if id != "me" || edge != "permissions" {
+        return unsupported(&shared, &id, "delete");
+    }
+    let call = match prelude(&shared, &host, Endpoint::GraphObject, &headers, query, &[]).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let mut state = shared.lock();
+    let now = state.now();
+    if let Some(token) = state.tokens.get_mut(&call.token) {
+        token.expires_at = Some(now);
+    }
+    json_response(200, &json!({ "success": true }))
 }
 
 fn caption_problem(caption: &str) -> Option<GraphRejection> {

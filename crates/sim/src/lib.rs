@@ -25,6 +25,7 @@ mod config;
 mod faults;
 mod graph;
 mod images;
+mod oauth;
 mod respond;
 mod server;
 mod shared;

@@ -12,10 +12,8 @@ use tokio::task::JoinHandle;
 use crate::config::SimConfig;
 use crate::faults::{Endpoint, Fault, RandomFaults};
 use crate::shared::Shared;
-use crate::state::{
-    GraphHost, Network, PublishedPost, SimAccount, TiktokAccount, TiktokCreator, Token,
-};
-use crate::{Result, SimError, graph, tiktok};
+use crate::state::{ConsentKind, GraphHost, PublishedPost, SimAccount, TiktokCreator};
+use crate::{Result, SimError, graph, oauth, tiktok};
 
 /// A simulator: its world and the controls tests use. Cheap to clone; clones share the world.
 #[derive(Debug, Clone)]
@@ -55,11 +53,13 @@ impl Simulator {
         })
     }
 
-    /// The HTTP routes: TikTok under `/tiktok`, Graph under `/instagram` and `/facebook`.
+    /// The HTTP routes: TikTok under `/tiktok`, Graph under `/instagram` and `/facebook`, consent pages
+    /// under `/tiktok-www`, `/instagram-www` and `/facebook-www`, Instagram's token host under `/instagram-api`.
     pub fn router(&self) -> Router {
         Router::new()
             .merge(tiktok::routes())
             .merge(graph::routes())
+            .merge(oauth::routes())
             .with_state(self.shared.clone())
     }
 
@@ -81,77 +81,34 @@ impl Simulator {
 
     /// Add a TikTok creator; its token lives 24 h of simulated time.
     pub fn add_tiktok_account(&self, creator: TiktokCreator) -> SimAccount {
-        let mut state = self.shared.lock();
-        let n = state.next();
-        let open_id = format!("sim-open-{n:08x}-b87b-48b9-ac98-410aghda5344");
-        let expires_at = Some(state.now() + chrono::Duration::hours(24));
-        let token = state.add_token(
-            "act.",
-            Token {
-                network: Network::Tiktok,
-                host: None,
-                account_id: open_id.clone(),
-                expires_at,
-            },
-        );
-        let username = creator.username.clone();
-        state
-            .tiktok_accounts
-            .insert(open_id.clone(), TiktokAccount { creator });
-        SimAccount {
-            id: open_id,
-            token,
-            username,
-        }
+        self.shared.lock().create_tiktok_account(creator)
     }
 
     /// Add an Instagram professional account reachable with a token for `host`
     /// (Instagram Login → `GraphHost::Instagram`, Facebook Login → `GraphHost::Facebook`); 60-day token.
     pub fn add_instagram_account(&self, username: &str, host: GraphHost) -> SimAccount {
-        let mut state = self.shared.lock();
-        let id = (17_841_400_000_000_000_u64 + state.next()).to_string();
-        let expires_at = Some(state.now() + chrono::Duration::days(60));
-        let prefix = if host == GraphHost::Instagram {
-            "IGAA"
-        } else {
-            "EAAB"
-        };
-        let token = state.add_token(
-            prefix,
-            Token {
-                network: Network::Instagram,
-                host: Some(host),
-                account_id: id.clone(),
-                expires_at,
-            },
-        );
-        state.ig_accounts.insert(id.clone(), username.to_owned());
-        SimAccount {
-            id,
-            token,
-            username: username.to_owned(),
-        }
+        self.shared.lock().create_instagram_account(username, host)
     }
 
     /// Add a Facebook Page with a Page token that does not expire.
     pub fn add_facebook_page(&self, name: &str) -> SimAccount {
-        let mut state = self.shared.lock();
-        let id = (104_857_600_000_000_u64 + state.next()).to_string();
-        let token = state.add_token(
-            "EAAG",
-            Token {
-                network: Network::Facebook,
-                host: Some(GraphHost::Facebook),
-                account_id: id.clone(),
-                expires_at: None,
-            },
-        );
-        state.pages.insert(id.clone(), name.to_owned());
-        SimAccount {
-            id,
-            token,
-            username: name.to_owned(),
-        }
+        self.shared.lock().create_facebook_page(name)
+    }
+
+    /// Make the next TikTok consent screen log in as this account (by default a new creator is made).
+    pub fn consent_as_tiktok(&self, open_id: &str) {
+        self.shared
+            .lock()
+            .consent
+            .insert(ConsentKind::Tiktok, open_id.to_owned());
+    }
+
+    /// Make the next Instagram Login consent screen log in as this account (by default a new one is made).
+    pub fn consent_as_instagram(&self, ig_user_id: &str) {
+        self.shared
+            .lock()
+            .consent
+            .insert(ConsentKind::InstagramLogin, ig_user_id.to_owned());
     }
 
     /// Make a token expire now.
@@ -261,6 +218,26 @@ impl SimHandle {
     /// Base URL standing in for `https://graph.facebook.com`.
     pub fn facebook_base_url(&self) -> String {
         format!("http://{}/facebook", self.addr)
+    }
+
+    /// Stands in for `https://www.tiktok.com/v2/auth/authorize/` (consents at once).
+    pub fn tiktok_authorize_url(&self) -> String {
+        format!("http://{}/tiktok-www/v2/auth/authorize/", self.addr)
+    }
+
+    /// Stands in for `https://www.instagram.com/oauth/authorize` (consents at once).
+    pub fn instagram_authorize_url(&self) -> String {
+        format!("http://{}/instagram-www/oauth/authorize", self.addr)
+    }
+
+    /// Stands in for `https://api.instagram.com` (short-lived token exchange).
+    pub fn instagram_api_base_url(&self) -> String {
+        format!("http://{}/instagram-api", self.addr)
+    }
+
+    /// Stands in for `https://www.facebook.com/{version}/dialog/oauth` (consents at once).
+    pub fn facebook_dialog_url(&self, version: &str) -> String {
+        format!("http://{}/facebook-www/{version}/dialog/oauth", self.addr)
     }
 
     /// Stop serving and wait for the server to finish.

@@ -91,6 +91,38 @@ pub(crate) struct Token {
     pub host: Option<GraphHost>,
     pub account_id: String,
     pub expires_at: Option<DateTime<Utc>>,
+    pub issued_at: DateTime<Utc>,
+    pub kind: TokenKind,
+}
+
+/// What a token is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TokenKind {
+    /// A token that can call the APIs for its account.
+    Access,
+    /// An Instagram Login short-lived token, only good for the long-lived exchange.
+    ShortLived,
+    /// A Facebook user token: lists Pages, cannot publish to them.
+    FacebookUser,
+}
+
+/// Who a consent screen logs in as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum ConsentKind {
+    Tiktok,
+    InstagramLogin,
+    FacebookLogin,
+}
+
+/// An authorization code waiting to be exchanged.
+#[derive(Debug, Clone)]
+pub(crate) struct AuthCode {
+    pub kind: ConsentKind,
+    pub account_id: String,
+    pub redirect_uri: String,
+    pub challenge: Option<String>,
+    pub scopes: String,
+    pub issued_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone)]
@@ -191,6 +223,10 @@ pub(crate) struct State {
     pub calls: HashMap<Endpoint, u64>,
     rate: HashMap<(String, Endpoint), VecDeque<DateTime<Utc>>>,
     pub warnings: Vec<String>,
+    pub codes: HashMap<String, AuthCode>,
+    pub refresh_tokens: HashMap<String, (String, DateTime<Utc>)>,
+    pub consent: HashMap<ConsentKind, String>,
+    pub fb_users: HashMap<String, String>,
 }
 
 impl State {
@@ -213,6 +249,10 @@ impl State {
             calls: HashMap::new(),
             rate: HashMap::new(),
             warnings: Vec::new(),
+            codes: HashMap::new(),
+            refresh_tokens: HashMap::new(),
+            consent: HashMap::new(),
+            fb_users: HashMap::new(),
         }
     }
 
@@ -293,6 +333,90 @@ impl State {
         );
         self.tokens.insert(value.clone(), token);
         value
+    }
+
+    /// Issue a token.
+    pub(crate) fn issue_token(
+        &mut self,
+        prefix: &str,
+        (network, host): (Network, Option<GraphHost>),
+        account_id: &str,
+        lifetime: Option<chrono::Duration>,
+        kind: TokenKind,
+    ) -> String {
+        let now = self.now();
+        let token = Token {
+            network,
+            host,
+            account_id: account_id.to_owned(),
+            expires_at: lifetime.map(|l| now + l),
+            issued_at: now,
+            kind,
+        };
+        self.add_token(prefix, token)
+    }
+
+    pub(crate) fn create_tiktok_account(&mut self, creator: TiktokCreator) -> SimAccount {
+        let n = self.next();
+        let open_id = format!("sim-open-{n:08x}-b87b-48b9-ac98-410aghda5344");
+        let token = self.issue_token(
+            "act.",
+            (Network::Tiktok, None),
+            &open_id,
+            Some(chrono::Duration::hours(24)),
+            TokenKind::Access,
+        );
+        let username = creator.username.clone();
+        self.tiktok_accounts
+            .insert(open_id.clone(), TiktokAccount { creator });
+        SimAccount {
+            id: open_id,
+            token,
+            username,
+        }
+    }
+
+    pub(crate) fn create_instagram_account(
+        &mut self,
+        username: &str,
+        host: GraphHost,
+    ) -> SimAccount {
+        let id = (17_841_400_000_000_000_u64 + self.next()).to_string();
+        let prefix = if host == GraphHost::Instagram {
+            "IGAA"
+        } else {
+            "EAAB"
+        };
+        let token = self.issue_token(
+            prefix,
+            (Network::Instagram, Some(host)),
+            &id,
+            Some(chrono::Duration::days(60)),
+            TokenKind::Access,
+        );
+        self.ig_accounts.insert(id.clone(), username.to_owned());
+        SimAccount {
+            id,
+            token,
+            username: username.to_owned(),
+        }
+    }
+
+    pub(crate) fn create_facebook_page(&mut self, name: &str) -> SimAccount {
+        let id = (104_857_600_000_000_u64 + self.next()).to_string();
+        let token = self.issue_token(
+            "EAAG",
+            (Network::Facebook, Some(GraphHost::Facebook)),
+            &id,
+            None,
+            TokenKind::Access,
+        );
+        self.pages.insert(id.clone(), name.to_owned());
+        SimAccount {
+            id,
+            token,
+            username: name.to_owned(),
+        }
     }
 
     /// Settle every TikTok publish whose processing time has passed, whether or not anybody polls.

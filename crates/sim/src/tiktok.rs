@@ -14,7 +14,7 @@ use crate::faults::{Endpoint, Fault, Loss};
 use crate::images::tiktok_verdict;
 use crate::respond::{self, tiktok_error, tiktok_ok};
 use crate::shared::Shared;
-use crate::state::{Network, Progression, TiktokPublish};
+use crate::state::{Network, Progression, TiktokPublish, TokenKind};
 
 type Ctx = AxumState<Arc<Shared>>;
 
@@ -106,9 +106,11 @@ async fn prelude(
         return Err(invalid_token(shared));
     };
     let record = state.tokens.get(&token).cloned();
-    let Some(record) =
-        record.filter(|r| r.network == Network::Tiktok && r.expires_at.is_none_or(|t| t > now))
-    else {
+    let Some(record) = record.filter(|r| {
+        r.network == Network::Tiktok
+            && r.kind == TokenKind::Access
+            && r.expires_at.is_none_or(|t| t > now)
+    }) else {
         drop(state);
         return Err(invalid_token(shared));
     };

@@ -4,6 +4,7 @@
 mod chaos;
 mod facebook;
 mod instagram;
+mod oauth;
 mod tiktok;
 
 use std::collections::HashMap;
