@@ -371,3 +371,76 @@ async fn account_info_reads_the_user() {
         None
     );
 }
+
+#[tokio::test]
+async fn a_hang_before_anything_was_created_reads_back_empty_and_a_retry_posts_once() {
+    let w = default_world().await;
+    let account = w.sim.add_tiktok_account(TiktokCreator::default());
+    let tiktok = TiktokPublisher::new(w.tiktok_config()).expect("adapter");
+    let token = secret(&account.token);
+    let req = request(&account.id, vec![w.jpeg(540, 960)]);
+    let started = w.sim.now();
+    w.sim.push_fault(Endpoint::TiktokInit, Fault::Hang);
+    let err = tiktok
+        .advance(&token, &req, &PublishProgress::start(Platform::Tiktok))
+        .await
+        .expect_err("timed out");
+    assert_eq!(
+        err.class(),
+        ErrorClass::OutcomeUnknown,
+        "the client cannot know the init never ran"
+    );
+    w.sim.advance_clock(Duration::from_secs(120));
+    assert!(
+        tiktok
+            .recent_posts(&token, &account.id, started)
+            .await
+            .expect("read back")
+            .is_empty()
+    );
+    let (_, end) = drive(
+        &tiktok,
+        &token,
+        &req,
+        PublishProgress::start(Platform::Tiktok),
+    )
+    .await;
+    assert!(matches!(end, End::Done(_)), "{end:?}");
+    assert_eq!(w.sim.published(&account.id).len(), 1);
+}
+
+#[tokio::test]
+async fn status_reads_without_creating_anything() {
+    use natronfx_platforms::RemoteStatus;
+    let w = default_world().await;
+    let account = w.sim.add_tiktok_account(TiktokCreator::default());
+    let tiktok = TiktokPublisher::new(w.tiktok_config()).expect("adapter");
+    let token = secret(&account.token);
+    let fresh = PublishProgress::start(Platform::Tiktok);
+    assert_eq!(
+        tiktok.status(&token, &fresh).await.expect("status"),
+        RemoteStatus::NotStarted
+    );
+    let step = tiktok
+        .advance(
+            &token,
+            &request(&account.id, vec![w.jpeg(540, 960)]),
+            &fresh,
+        )
+        .await
+        .expect("init");
+    assert_eq!(
+        tiktok.status(&token, &step.progress).await.expect("status"),
+        RemoteStatus::Processing
+    );
+    let RemoteStatus::Published(published) =
+        tiktok.status(&token, &step.progress).await.expect("status")
+    else {
+        panic!("published after the second poll")
+    };
+    assert_eq!(
+        published.post_id.as_deref(),
+        Some(w.sim.published(&account.id)[0].id.as_str())
+    );
+    assert_eq!(w.sim.calls(Endpoint::TiktokInit), 1);
+}
