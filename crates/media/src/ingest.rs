@@ -203,15 +203,32 @@ pub async fn ingest(bytes: Vec<u8>, limits: IngestLimits) -> Result<IngestedImag
         .map_err(|e| Error::Task(e.to_string()))?
 }
 
-/// Encodes RGB pixels as a baseline JPEG (the `image` encoder writes baseline, never progressive).
+/// Encodes RGB pixels as a baseline JPEG (never progressive), with no metadata segments.
+///
+/// With the `fast-jpeg` feature the `jpeg-encoder` crate does the work (several times faster); otherwise
+/// the `image` crate's encoder. Both are deterministic: the same pixels give the same bytes.
 ///
 /// # Errors
 /// `image-encode-failed` when the encoder refuses (for example a zero-sized image).
 pub fn encode_jpeg(pixels: &RgbImage, quality: u8) -> Result<EncodedImage> {
+    let quality = quality.clamp(1, 100);
     let mut out = Vec::with_capacity(pixels.as_raw().len() / 8);
-    let mut encoder =
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality.clamp(1, 100));
-    encoder
+    #[cfg(feature = "fast-jpeg")]
+    if let (Ok(w), Ok(h)) = (
+        u16::try_from(pixels.width()),
+        u16::try_from(pixels.height()),
+    ) {
+        jpeg_encoder::Encoder::new(&mut out, quality)
+            .encode(pixels.as_raw(), w, h, jpeg_encoder::ColorType::Rgb)
+            .map_err(|e| Error::Encode(e.to_string()))?;
+        return Ok(EncodedImage::new(
+            out,
+            ImageFormat::Jpeg,
+            pixels.width(),
+            pixels.height(),
+        ));
+    }
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
         .encode_image(pixels)
         .map_err(|e| Error::Encode(e.to_string()))?;
     Ok(EncodedImage::new(
@@ -350,6 +367,14 @@ mod tests {
         let jpeg = encode_jpeg(&pixels, 90).unwrap().bytes;
         assert!(jpeg_has_end_marker(&jpeg));
         assert!(!jpeg_has_end_marker(&jpeg[..jpeg.len() - 40]));
+    }
+
+    #[test]
+    fn a_panicking_decoder_becomes_a_corrupt_image_error() {
+        let result: Result<()> = contain_panics(|| panic!("decoder bug"));
+        let err = result.unwrap_err();
+        assert!(matches!(err, Error::DecoderPanicked));
+        assert_eq!(err.code(), "image-corrupt");
     }
 
     #[test]

@@ -9,6 +9,9 @@
 //! - [`render`]: [`CarouselSpec`] (TOML or JSON) → one JPEG per slide, with embedded Noto Sans.
 //! - [`platform`]: Instagram and TikTok image rules and variants.
 //!
+//! Output JPEGs are baseline and sRGB. The `fast-jpeg` feature swaps the `image` crate's JPEG encoder for
+//! `jpeg-encoder` (several times faster; licence `(MIT OR Apache-2.0) AND IJG`, see `Cargo.toml`).
+//!
 //! Image work is synchronous and pure (`*_blocking`, [`render_carousel`]); the async wrappers run it on
 //! Tokio's blocking pool.
 //!

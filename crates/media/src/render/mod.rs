@@ -363,19 +363,28 @@ fn paint_scrim(canvas: &mut RgbImage, scrim: &Scrim) {
     let (width, height) = canvas.dimensions();
     let color = [scrim.color.r, scrim.color.g, scrim.color.b];
     let row_len = width as usize * 3;
+    // Opacity is quantised to 1/255 so that rows sharing a level share one lookup table.
+    let mut level_tables: Option<(u32, [[u8; 256]; 3])> = None;
     for (y, row) in canvas.chunks_exact_mut(row_len).enumerate() {
-        let alpha = scrim_alpha(scrim, y as u32, height);
-        if alpha <= 0.0 {
+        let level = (scrim_alpha(scrim, y as u32, height) * 255.0).round() as u32;
+        if level == 0 {
             continue;
         }
-        let luts: [[u8; 256]; 3] = color.map(|c| {
-            std::array::from_fn(|v| {
-                let v = v as f32;
-                (v + (f32::from(c) - v) * alpha).round().clamp(0.0, 255.0) as u8
-            })
-        });
+        let luts = match &level_tables {
+            Some((l, luts)) if *l == level => luts,
+            _ => {
+                let alpha = level as f32 / 255.0;
+                let luts = color.map(|c| {
+                    std::array::from_fn(|v| {
+                        let v = v as f32;
+                        (v + (f32::from(c) - v) * alpha).round().clamp(0.0, 255.0) as u8
+                    })
+                });
+                &level_tables.insert((level, luts)).1
+            }
+        };
         for px in row.chunks_exact_mut(3) {
-            for (ch, lut) in px.iter_mut().zip(&luts) {
+            for (ch, lut) in px.iter_mut().zip(luts) {
                 *ch = lut[usize::from(*ch)];
             }
         }

@@ -6,7 +6,9 @@ use image::{Rgb, RgbImage};
 
 /// `<repo>/fixtures/<rel>`.
 pub fn fixture(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures")
+        .join(rel)
 }
 
 pub fn read_fixture(rel: &str) -> Vec<u8> {
@@ -17,7 +19,11 @@ pub fn read_fixture(rel: &str) -> Vec<u8> {
 /// A `width`×`height` image whose left half is red and right half blue.
 pub fn red_left_blue_right(width: u32, height: u32) -> RgbImage {
     RgbImage::from_fn(width, height, |x, _| {
-        if x < width / 2 { Rgb([220, 20, 20]) } else { Rgb([20, 20, 220]) }
+        if x < width / 2 {
+            Rgb([220, 20, 20])
+        } else {
+            Rgb([20, 20, 220])
+        }
     })
 }
 
@@ -79,5 +85,7 @@ pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 /// True when the JPEG has a baseline frame (SOF0) and no progressive one (SOF2).
 pub fn is_baseline_jpeg(bytes: &[u8]) -> bool {
-    bytes.starts_with(&[0xFF, 0xD8, 0xFF]) && contains(bytes, &[0xFF, 0xC0]) && !contains(bytes, &[0xFF, 0xC2])
+    bytes.starts_with(&[0xFF, 0xD8, 0xFF])
+        && contains(bytes, &[0xFF, 0xC0])
+        && !contains(bytes, &[0xFF, 0xC2])
 }

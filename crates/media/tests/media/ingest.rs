@@ -6,9 +6,12 @@ use crate::helpers::*;
 
 #[tokio::test]
 async fn a_truncated_jpeg_is_refused_as_corrupt() {
-    let err = ingest(read_fixture("images/hostile/truncated.jpg"), IngestLimits::default())
-        .await
-        .unwrap_err();
+    let err = ingest(
+        read_fixture("images/hostile/truncated.jpg"),
+        IngestLimits::default(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.code(), "image-corrupt", "{err}");
 }
 
@@ -24,24 +27,34 @@ async fn a_small_png_declaring_50000_squared_pixels_is_a_decompression_bomb() {
 
 #[tokio::test]
 async fn an_empty_upload_is_refused_as_corrupt() {
-    let err = ingest(read_fixture("images/hostile/empty.jpg"), IngestLimits::default())
-        .await
-        .unwrap_err();
+    let err = ingest(
+        read_fixture("images/hostile/empty.jpg"),
+        IngestLimits::default(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.code(), "image-corrupt", "{err}");
 }
 
 #[tokio::test]
 async fn a_text_file_named_jpg_is_an_unsupported_format() {
-    let err = ingest(read_fixture("images/hostile/not-an-image.jpg"), IngestLimits::default())
-        .await
-        .unwrap_err();
+    let err = ingest(
+        read_fixture("images/hostile/not-an-image.jpg"),
+        IngestLimits::default(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.code(), "unsupported-image-format", "{err}");
     assert!(err.to_string().contains("text"), "{err}");
 }
 
 #[test]
 fn a_gif_is_an_unsupported_format() {
-    let err = ingest_blocking(b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", &IngestLimits::default()).unwrap_err();
+    let err = ingest_blocking(
+        b"GIF89a\x01\x00\x01\x00\x00\x00\x00;",
+        &IngestLimits::default(),
+    )
+    .unwrap_err();
     assert_eq!(err.code(), "unsupported-image-format");
 }
 
@@ -52,13 +65,19 @@ fn files_over_the_byte_or_pixel_limit_are_too_large() {
         max_bytes: 10_000,
         ..IngestLimits::default()
     };
-    assert_eq!(ingest_blocking(&photo, &small_bytes).unwrap_err().code(), "image-too-large");
+    assert_eq!(
+        ingest_blocking(&photo, &small_bytes).unwrap_err().code(),
+        "image-too-large"
+    );
     // 640×427 is 273,280 honest pixels in 112 KB: over a 100,000-pixel limit but no bomb.
     let few_pixels = IngestLimits {
         max_pixels: 100_000,
         ..IngestLimits::default()
     };
-    assert_eq!(ingest_blocking(&photo, &few_pixels).unwrap_err().code(), "image-too-large");
+    assert_eq!(
+        ingest_blocking(&photo, &few_pixels).unwrap_err().code(),
+        "image-too-large"
+    );
 }
 
 #[test]
@@ -83,18 +102,31 @@ async fn exif_orientation_is_applied_and_all_metadata_including_gps_is_stripped(
     assert_eq!(pixels.dimensions(), (32, 64));
     let top = pixels.get_pixel(16, 8);
     let bottom = pixels.get_pixel(16, 56);
-    assert!(top[0] > 150 && top[2] < 100, "top should be red, is {top:?}");
-    assert!(bottom[2] > 150 && bottom[0] < 100, "bottom should be blue, is {bottom:?}");
+    assert!(
+        top[0] > 150 && top[2] < 100,
+        "top should be red, is {top:?}"
+    );
+    assert!(
+        bottom[2] > 150 && bottom[0] < 100,
+        "bottom should be blue, is {bottom:?}"
+    );
 
     assert!(!contains(&out.bytes, b"Exif"), "EXIF survived ingest");
-    assert!(!contains(&out.bytes, &[0xFF, 0xE1]), "an APP1 segment survived ingest");
+    assert!(
+        !contains(&out.bytes, &[0xFF, 0xE1]),
+        "an APP1 segment survived ingest"
+    );
     assert!(is_baseline_jpeg(&out.bytes));
 }
 
 #[test]
 fn png_with_transparency_becomes_a_jpeg_flattened_on_white() {
     let rgba = image::RgbaImage::from_fn(40, 20, |x, _| {
-        if x < 20 { image::Rgba([0, 0, 0, 0]) } else { image::Rgba([0, 128, 0, 255]) }
+        if x < 20 {
+            image::Rgba([0, 0, 0, 0])
+        } else {
+            image::Rgba([0, 128, 0, 255])
+        }
     });
     let mut png = Vec::new();
     rgba.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
@@ -105,7 +137,10 @@ fn png_with_transparency_becomes_a_jpeg_flattened_on_white() {
     assert_eq!(out.format, ImageFormat::Jpeg);
     assert_eq!(out.content_type, "image/jpeg");
     let pixels = decode(&out.bytes);
-    assert!(pixels.get_pixel(5, 10).0.iter().all(|&c| c > 240), "transparent part should be white");
+    assert!(
+        pixels.get_pixel(5, 10).0.iter().all(|&c| c > 240),
+        "transparent part should be white"
+    );
     assert!(pixels.get_pixel(35, 10)[1] > 100 && pixels.get_pixel(35, 10)[0] < 60);
 }
 
@@ -120,20 +155,36 @@ fn webp_is_detected_by_content_and_accepted() {
 
     let out = ingest_blocking(&webp, &IngestLimits::default()).unwrap();
 
-    assert_eq!((out.width, out.height, out.format), (30, 30, ImageFormat::Jpeg));
+    assert_eq!(
+        (out.width, out.height, out.format),
+        (30, 30, ImageFormat::Jpeg)
+    );
 }
 
 #[test]
 fn real_photos_ingest_to_content_addressed_jpegs_and_the_same_upload_gives_the_same_key() {
-    for name in ["photos/rocket.jpg", "photos/astronaut.png", "photos/brick.png", "photos/hubble_deep_field.jpg"] {
+    for name in [
+        "photos/rocket.jpg",
+        "photos/astronaut.png",
+        "photos/brick.png",
+        "photos/hubble_deep_field.jpg",
+    ] {
         let bytes = read_fixture(name);
         let facts = probe(&bytes).unwrap();
         let first = ingest_blocking(&bytes, &IngestLimits::default()).unwrap();
         let again = ingest_blocking(&bytes, &IngestLimits::default()).unwrap();
-        assert_eq!((first.width, first.height), (facts.width, facts.height), "{name}");
+        assert_eq!(
+            (first.width, first.height),
+            (facts.width, facts.height),
+            "{name}"
+        );
         assert_eq!(first.sha256, natronfx_media::sha256_hex(&first.bytes));
         assert_eq!(first.key().as_str(), format!("{}.jpg", first.sha256));
-        assert_eq!(first.key(), again.key(), "{name}: ingest must be deterministic");
+        assert_eq!(
+            first.key(),
+            again.key(),
+            "{name}: ingest must be deterministic"
+        );
         assert!(is_baseline_jpeg(&first.bytes), "{name}");
     }
 }
@@ -141,9 +192,15 @@ fn real_photos_ingest_to_content_addressed_jpegs_and_the_same_upload_gives_the_s
 #[test]
 fn probe_reads_the_header_of_each_format() {
     let facts = probe(&read_fixture("photos/chelsea.png")).unwrap();
-    assert_eq!((facts.format, facts.width, facts.height), (ImageFormat::Png, 451, 300));
+    assert_eq!(
+        (facts.format, facts.width, facts.height),
+        (ImageFormat::Png, 451, 300)
+    );
     let facts = probe(&read_fixture("photos/rocket.jpg")).unwrap();
-    assert_eq!((facts.format, facts.width, facts.height), (ImageFormat::Jpeg, 640, 427));
+    assert_eq!(
+        (facts.format, facts.width, facts.height),
+        (ImageFormat::Jpeg, 640, 427)
+    );
 }
 
 mod properties {

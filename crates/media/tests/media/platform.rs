@@ -3,8 +3,8 @@
 use image::RgbImage;
 use natronfx_media::ingest::encode_jpeg;
 use natronfx_media::platform::{
-    ImageProblem, instagram_problems, instagram_ratio_ok, instagram_variant, tiktok_problems, tiktok_size_ok,
-    tiktok_variant,
+    ImageProblem, instagram_problems, instagram_ratio_ok, instagram_variant, tiktok_problems,
+    tiktok_size_ok, tiktok_variant,
 };
 
 fn jpeg(w: u32, h: u32) -> natronfx_media::EncodedImage {
@@ -16,7 +16,10 @@ fn instagram_accepts_4_5_through_1_91_1_only() {
     assert!(instagram_ratio_ok(1080, 1350));
     assert!(instagram_ratio_ok(1080, 1080));
     assert!(instagram_ratio_ok(1910, 1000));
-    assert!(!instagram_ratio_ok(1080, 1440), "3:4 is refused by Instagram");
+    assert!(
+        !instagram_ratio_ok(1080, 1440),
+        "3:4 is refused by Instagram"
+    );
     assert!(!instagram_ratio_ok(1080, 1920));
     assert!(!instagram_ratio_ok(2000, 1000));
     assert!(!instagram_ratio_ok(1080, 0));
@@ -36,7 +39,10 @@ fn a_tiktok_variant_scales_oversized_images_down_and_leaves_good_ones_alone() {
     assert_eq!(tiktok_variant(&good).unwrap(), good);
     for (w, h) in [(1254, 1254), (1086, 1448), (2160, 2700)] {
         let variant = tiktok_variant(&jpeg(w, h)).unwrap();
-        assert!(tiktok_size_ok(variant.width, variant.height), "{w}x{h} -> {variant:?}");
+        assert!(
+            tiktok_size_ok(variant.width, variant.height),
+            "{w}x{h} -> {variant:?}"
+        );
         assert!(tiktok_problems(&variant).is_empty());
         let ratio_in = f64::from(w) / f64::from(h);
         let ratio_out = f64::from(variant.width) / f64::from(variant.height);
@@ -47,10 +53,16 @@ fn a_tiktok_variant_scales_oversized_images_down_and_leaves_good_ones_alone() {
 #[test]
 fn an_instagram_variant_crops_a_2_3_image_into_the_accepted_range() {
     let tall = jpeg(1024, 1536);
-    assert!(matches!(instagram_problems(&tall)[..], [ImageProblem::AspectRatio(_)]));
+    assert!(matches!(
+        instagram_problems(&tall)[..],
+        [ImageProblem::AspectRatio(_)]
+    ));
     let variant = instagram_variant(&tall).unwrap();
     assert!(instagram_problems(&variant).is_empty(), "{variant:?}");
     assert!(instagram_ratio_ok(variant.width, variant.height));
     let wide = instagram_variant(&jpeg(3000, 1000)).unwrap();
-    assert!(instagram_problems(&wide).is_empty() && wide.width <= 1440, "{wide:?}");
+    assert!(
+        instagram_problems(&wide).is_empty() && wide.width <= 1440,
+        "{wide:?}"
+    );
 }

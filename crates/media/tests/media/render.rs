@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use image::RgbImage;
 use natronfx_media::render::{
-    Align, Anchor, Background, CanvasPreset, Color, Insets, SlideSpec, TextBlock, TextRole, TextStyle,
+    Align, Anchor, Background, CanvasPreset, Color, Insets, SlideSpec, TextBlock, TextRole,
+    TextStyle,
 };
 use natronfx_media::{
     CarouselSpec, IngestLimits, LocalFolderStore, NoMedia, RenderOptions, Renderer, fetch_media,
@@ -22,7 +23,10 @@ const FIXTURES: [&str; 3] = [
 
 fn load(rel: &str) -> (CarouselSpec, RenderOptions) {
     let path = fixture(rel);
-    (CarouselSpec::from_path(&path).unwrap(), RenderOptions::for_spec_file(&path))
+    (
+        CarouselSpec::from_path(&path).unwrap(),
+        RenderOptions::for_spec_file(&path),
+    )
 }
 
 /// A black slide with one white text block and no scrim, for measuring where ink lands.
@@ -62,10 +66,22 @@ fn assert_inside_safe_area(img: &RgbImage, pad: Insets, what: &str) {
     let Some((l, t, r, b)) = ink_box(img) else {
         panic!("{what}: nothing was drawn");
     };
-    assert!(l as f32 >= pad.left - TOLERANCE, "{what}: ink starts at x={l}");
-    assert!(t as f32 >= pad.top - TOLERANCE, "{what}: ink starts at y={t}");
-    assert!((r as f32) < w - pad.right + TOLERANCE, "{what}: ink ends at x={r}");
-    assert!((b as f32) < h - pad.bottom + TOLERANCE, "{what}: ink ends at y={b}");
+    assert!(
+        l as f32 >= pad.left - TOLERANCE,
+        "{what}: ink starts at x={l}"
+    );
+    assert!(
+        t as f32 >= pad.top - TOLERANCE,
+        "{what}: ink starts at y={t}"
+    );
+    assert!(
+        (r as f32) < w - pad.right + TOLERANCE,
+        "{what}: ink ends at x={r}"
+    );
+    assert!(
+        (b as f32) < h - pad.bottom + TOLERANCE,
+        "{what}: ink ends at y={b}"
+    );
 }
 
 fn render_one(spec: &CarouselSpec) -> RgbImage {
@@ -100,7 +116,11 @@ fn presets_have_the_documented_sizes_and_feed_presets_suit_instagram_and_tiktok(
         let (w, h) = preset.size();
         assert!(platform::instagram_ratio_ok(w, h), "{preset:?}");
     }
-    for preset in [CanvasPreset::Portrait, CanvasPreset::Square, CanvasPreset::Story] {
+    for preset in [
+        CanvasPreset::Portrait,
+        CanvasPreset::Square,
+        CanvasPreset::Story,
+    ] {
         let (w, h) = preset.size();
         assert!(platform::tiktok_size_ok(w, h), "{preset:?}");
     }
@@ -139,7 +159,11 @@ fn toml_and_json_describe_the_same_spec() {
 
 #[test]
 fn an_unbreakable_word_is_shrunk_and_broken_but_never_leaves_the_safe_area() {
-    for canvas in [CanvasPreset::Portrait, CanvasPreset::Square, CanvasPreset::Story] {
+    for canvas in [
+        CanvasPreset::Portrait,
+        CanvasPreset::Square,
+        CanvasPreset::Story,
+    ] {
         for align in [Align::Left, Align::Center, Align::Right] {
             let block = TextBlock::new(TextRole::Title, "W".repeat(120)).with_style(TextStyle {
                 size: Some(160.0),
@@ -149,14 +173,20 @@ fn an_unbreakable_word_is_shrunk_and_broken_but_never_leaves_the_safe_area() {
             });
             let spec = measuring_spec(canvas, block);
             let img = render_one(&spec);
-            assert_inside_safe_area(&img, spec.defaults.padding, &format!("{canvas:?} {align:?}"));
+            assert_inside_safe_area(
+                &img,
+                spec.defaults.padding,
+                &format!("{canvas:?} {align:?}"),
+            );
         }
     }
 }
 
 #[test]
 fn too_much_text_is_cut_with_an_ellipsis_inside_the_safe_area() {
-    let long = "Every stage has a checklist and every checklist exists because something went wrong. ".repeat(40);
+    let long =
+        "Every stage has a checklist and every checklist exists because something went wrong. "
+            .repeat(40);
     let spec = CarouselSpec {
         slides: vec![SlideSpec {
             background: Some(Background::Solid {
@@ -177,10 +207,16 @@ fn too_much_text_is_cut_with_an_ellipsis_inside_the_safe_area() {
 
 #[test]
 fn text_that_fits_keeps_its_size_and_overfull_text_shrinks() {
-    let short = measuring_spec(CanvasPreset::Portrait, TextBlock::new(TextRole::Title, "Short"));
+    let short = measuring_spec(
+        CanvasPreset::Portrait,
+        TextBlock::new(TextRole::Title, "Short"),
+    );
     let long = measuring_spec(
         CanvasPreset::Portrait,
-        TextBlock::new(TextRole::Title, "A much longer headline that needs many more lines than five at this size ".repeat(3)),
+        TextBlock::new(
+            TextRole::Title,
+            "A much longer headline that needs many more lines than five at this size ".repeat(3),
+        ),
     );
     let height = |img: &RgbImage| {
         let (_, t, _, b) = ink_box(img).unwrap();
@@ -188,32 +224,55 @@ fn text_that_fits_keeps_its_size_and_overfull_text_shrinks() {
     };
     let short_img = render_one(&short);
     // "Short" at 76 px: the capital S is about 0.71 em tall.
-    assert!((50..=62).contains(&height(&short_img)), "{}", height(&short_img));
+    assert!(
+        (50..=62).contains(&height(&short_img)),
+        "{}",
+        height(&short_img)
+    );
     let long_img = render_one(&long);
     assert_inside_safe_area(&long_img, long.defaults.padding, "long title");
 }
 
 #[test]
 fn characters_without_glyphs_are_drawn_as_visible_boxes_without_crashing() {
-    let texts = ["日本語", "🚀✨", "👩\u{200D}💻 family 👨\u{200D}👩\u{200D}👧", "e\u{301} Ñ ß Ø ŀ", "\u{0}\u{7}\u{FEFF}"];
+    let texts = [
+        "日本語",
+        "🚀✨",
+        "👩\u{200D}💻 family 👨\u{200D}👩\u{200D}👧",
+        "e\u{301} Ñ ß Ø ŀ",
+        "\u{0}\u{7}\u{FEFF}",
+    ];
     for text in texts {
         let spec = measuring_spec(CanvasPreset::Square, TextBlock::new(TextRole::Title, text));
         let img = render_one(&spec);
         if text.starts_with('\u{0}') {
-            assert!(ink_box(&img).is_none(), "control characters must draw nothing");
+            assert!(
+                ink_box(&img).is_none(),
+                "control characters must draw nothing"
+            );
         } else {
             assert_inside_safe_area(&img, spec.defaults.padding, text);
         }
     }
     // Three CJK characters give three boxes: ink spreads across roughly 3 × 0.6 em.
-    let spec = measuring_spec(CanvasPreset::Square, TextBlock::new(TextRole::Title, "日本語"));
+    let spec = measuring_spec(
+        CanvasPreset::Square,
+        TextBlock::new(TextRole::Title, "日本語"),
+    );
     let (l, _, r, _) = ink_box(&render_one(&spec)).unwrap();
-    assert!(r - l > 100, "boxes should be visible, ink is {} px wide", r - l);
+    assert!(
+        r - l > 100,
+        "boxes should be visible, ink is {} px wide",
+        r - l
+    );
 }
 
 #[test]
 fn stacks_place_counter_on_top_and_title_at_the_bottom() {
-    let mut spec = measuring_spec(CanvasPreset::Portrait, TextBlock::new(TextRole::Title, "Bottom"));
+    let mut spec = measuring_spec(
+        CanvasPreset::Portrait,
+        TextBlock::new(TextRole::Title, "Bottom"),
+    );
     spec.defaults.show_counter = true;
     spec.defaults.brand.accent = Color::WHITE;
     spec.slides.push(spec.slides[0].clone());
@@ -243,14 +302,26 @@ fn centered_anchor_puts_text_around_the_middle() {
 fn invalid_specs_are_refused_with_a_clear_code() {
     let cases = [
         ("slides = []", "at least one slide"),
-        ("[[slides]]\nbackground = { type = \"image\" }", "exactly one of"),
+        (
+            "[[slides]]\nbackground = { type = \"image\" }",
+            "exactly one of",
+        ),
         (
             "[[slides]]\nbackground = { type = \"image\", path = \"a.jpg\", media = \"x\" }",
             "exactly one of",
         ),
-        ("[[slides]]\ntext = [{ role = \"title\", text = \"x\", colour = \"#fff\" }]", "colour"),
-        ("[[slides]]\nbackground = { type = \"solid\", color = \"red\" }", "#rrggbb"),
-        ("[[slides]]\nbackground = { type = \"linear-gradient\", stops = [] }", "two stops"),
+        (
+            "[[slides]]\ntext = [{ role = \"title\", text = \"x\", colour = \"#fff\" }]",
+            "colour",
+        ),
+        (
+            "[[slides]]\nbackground = { type = \"solid\", color = \"red\" }",
+            "#rrggbb",
+        ),
+        (
+            "[[slides]]\nbackground = { type = \"linear-gradient\", stops = [] }",
+            "two stops",
+        ),
         ("canvas = \"landscape\"\n[[slides]]", "landscape"),
     ];
     for (toml, needle) in cases {
@@ -266,7 +337,8 @@ fn invalid_specs_are_refused_with_a_clear_code() {
 async fn image_backgrounds_by_media_id_come_from_the_media_store() {
     let dir = tempfile::TempDir::new().unwrap();
     let store = LocalFolderStore::new(dir.path(), "https://media.example.com/m").unwrap();
-    let coffee = ingest_blocking(&read_fixture("photos/coffee.png"), &IngestLimits::default()).unwrap();
+    let coffee =
+        ingest_blocking(&read_fixture("photos/coffee.png"), &IngestLimits::default()).unwrap();
     let (key, _) = store_image(&store, &coffee).await.unwrap();
     let spec = CarouselSpec::from_toml_str(&format!(
         "[[slides]]\nbackground = {{ type = \"image\", media = \"{key}\", focus = {{ x = 0.2, y = 0.5 }} }}\n\
@@ -281,7 +353,12 @@ async fn image_backgrounds_by_media_id_come_from_the_media_store() {
         .unwrap();
     assert_eq!((slides[0].width, slides[0].height), (1080, 1350));
 
-    let err = render_carousel(&spec, &HashMap::<String, Vec<u8>>::new(), &RenderOptions::default()).unwrap_err();
+    let err = render_carousel(
+        &spec,
+        &HashMap::<String, Vec<u8>>::new(),
+        &RenderOptions::default(),
+    )
+    .unwrap_err();
     assert_eq!(err.code(), "background-unavailable");
 }
 
@@ -305,7 +382,11 @@ mod properties {
     use proptest::prelude::*;
 
     fn anchor() -> impl Strategy<Value = Anchor> {
-        prop_oneof![Just(Anchor::Top), Just(Anchor::Center), Just(Anchor::Bottom)]
+        prop_oneof![
+            Just(Anchor::Top),
+            Just(Anchor::Center),
+            Just(Anchor::Bottom)
+        ]
     }
     fn align() -> impl Strategy<Value = Align> {
         prop_oneof![Just(Align::Left), Just(Align::Center), Just(Align::Right)]

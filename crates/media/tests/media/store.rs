@@ -7,8 +7,8 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use natronfx_media::{
-    EncodedImage, IngestLimits, LocalFolderStore, MediaKey, MediaStore, PutOutcome, S3Config, S3Store,
-    ingest_blocking, store_image,
+    EncodedImage, IngestLimits, LocalFolderStore, MediaKey, MediaStore, PutOutcome, S3Config,
+    S3Store, ingest_blocking, store_image,
 };
 use tempfile::TempDir;
 
@@ -71,7 +71,11 @@ fn s3() -> Fresh {
 }
 
 fn photo() -> EncodedImage {
-    ingest_blocking(&read_fixture("photos/chelsea.png"), &IngestLimits::default()).unwrap()
+    ingest_blocking(
+        &read_fixture("photos/chelsea.png"),
+        &IngestLimits::default(),
+    )
+    .unwrap()
 }
 
 async fn stored_bytes_read_back_identically_under_their_hash(fresh: Fresh) {
@@ -82,16 +86,28 @@ async fn stored_bytes_read_back_identically_under_their_hash(fresh: Fresh) {
     assert_eq!(key.sha256(), image.sha256);
     assert!(store.exists(&key).await.unwrap());
     assert_eq!(store.get(&key).await.unwrap(), image.bytes);
-    assert_eq!(store.public_url(&key), format!("{PUBLIC}/{}{key}", fresh.prefix));
+    assert_eq!(
+        store.public_url(&key),
+        format!("{PUBLIC}/{}{key}", fresh.prefix)
+    );
 }
 
 async fn storing_the_same_bytes_twice_keeps_one_copy(fresh: Fresh) {
     let store = fresh.store.as_ref();
     let image = photo();
     let key = image.key();
-    assert_eq!(store.put(&key, image.bytes.clone(), "image/jpeg").await.unwrap(), PutOutcome::Created);
     assert_eq!(
-        store.put(&key, image.bytes.clone(), "image/jpeg").await.unwrap(),
+        store
+            .put(&key, image.bytes.clone(), "image/jpeg")
+            .await
+            .unwrap(),
+        PutOutcome::Created
+    );
+    assert_eq!(
+        store
+            .put(&key, image.bytes.clone(), "image/jpeg")
+            .await
+            .unwrap(),
         PutOutcome::AlreadyExisted
     );
     assert_eq!(store.get(&key).await.unwrap(), image.bytes);
@@ -113,7 +129,10 @@ async fn deleted_media_is_gone_and_deleting_again_succeeds(fresh: Fresh) {
     assert_eq!(store.get(&key).await.unwrap_err().code(), "media-not-found");
     store.delete(&key).await.unwrap();
     // And it can be stored again afterwards.
-    assert_eq!(store_image(store, &image).await.unwrap().1, PutOutcome::Created);
+    assert_eq!(
+        store_image(store, &image).await.unwrap().1,
+        PutOutcome::Created
+    );
 }
 
 async fn different_images_get_different_keys_and_both_survive(fresh: Fresh) {
@@ -161,7 +180,10 @@ async fn serving_resolves_only_valid_keys_to_files() {
     assert_eq!(std::fs::read(&served.path).unwrap(), image.bytes);
 
     let missing = MediaKey::for_bytes(b"other", natronfx_media::ImageFormat::Png);
-    assert_eq!(store.open_for_serving(missing.as_str()).await.unwrap(), None);
+    assert_eq!(
+        store.open_for_serving(missing.as_str()).await.unwrap(),
+        None
+    );
 
     std::fs::write(dir.path().join("secret.txt"), "do not serve").unwrap();
     let hostile = [
@@ -181,7 +203,11 @@ async fn serving_resolves_only_valid_keys_to_files() {
     ];
     for attempt in hostile {
         let err = store.open_for_serving(attempt).await.unwrap_err();
-        assert_eq!(err.code(), "invalid-media-key", "{attempt:?} was not refused");
+        assert_eq!(
+            err.code(),
+            "invalid-media-key",
+            "{attempt:?} was not refused"
+        );
     }
 }
 
@@ -212,7 +238,11 @@ fn media_keys_accept_only_hash_dot_extension() {
         format!("{hash}.jpg.png"),
         format!("/{hash}.jpg"),
     ] {
-        assert_eq!(MediaKey::parse(&bad).unwrap_err().code(), "invalid-media-key", "{bad}");
+        assert_eq!(
+            MediaKey::parse(&bad).unwrap_err().code(),
+            "invalid-media-key",
+            "{bad}"
+        );
     }
     let json = serde_json::to_string(&MediaKey::parse(&format!("{hash}.png")).unwrap()).unwrap();
     assert_eq!(json, format!("\"{hash}.png\""));
