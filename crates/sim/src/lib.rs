@@ -6,6 +6,25 @@
 //! (5xx, throttling, hangs, slow processing, expired tokens, "created but the answer was lost"), and
 //! keeps a read-back of everything actually published so tests can assert "exactly once".
 //!
+//! One listener serves every host under a path prefix:
+//!
+//! | real host | simulator base URL |
+//! |---|---|
+//! | `https://open.tiktokapis.com` | `{base}/tiktok` ([`SimHandle::tiktok_base_url`]) |
+//! | `https://www.tiktok.com/v2/auth/authorize/` | `{base}/tiktok-www/v2/auth/authorize/` |
+//! | `https://graph.instagram.com` | `{base}/instagram` ([`SimHandle::instagram_base_url`]) |
+//! | `https://api.instagram.com` | `{base}/instagram-api` |
+//! | `https://www.instagram.com/oauth/authorize` | `{base}/instagram-www/oauth/authorize` |
+//! | `https://graph.facebook.com` | `{base}/facebook` ([`SimHandle::facebook_base_url`]) |
+//! | `https://www.facebook.com/{v}/dialog/oauth` | `{base}/facebook-www/{v}/dialog/oauth` |
+//!
+//! Processing finishes after [`SimConfig::polls_to_finish`] "in progress" polls, or once
+//! [`SimConfig::processing_time`] of simulated time has passed (move it with [`Simulator::advance_clock`]);
+//! TikTok keeps pulling a post whose `publish_id` was lost, as the real service does. Where the reference
+//! leaves behaviour open, the simulator picks the answer that is harder on clients: TikTok OAuth errors
+//! come with HTTP 200, refresh tokens rotate, `publicaly_available_post_id` holds raw 19-digit numbers,
+//! Instagram `user_id` is a raw 17-digit number, and a PNG in a carousel fails like a download error.
+//!
 //! ```no_run
 //! use natronfx_sim::{Endpoint, Fault, Loss, SimConfig, Simulator, TiktokCreator};
 //!

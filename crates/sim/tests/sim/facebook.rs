@@ -96,3 +96,65 @@ async fn an_unreachable_image_is_refused() {
     assert_eq!(err.class(), ErrorClass::Terminal);
     assert_eq!(err.detail().and_then(|d| d.code.as_deref()), Some("324"));
 }
+
+#[tokio::test]
+async fn page_faults_map_to_every_error_class() {
+    let w = default_world().await;
+    let page = w.sim.add_facebook_page("Natron Coffee");
+    let fb = FacebookPublisher::new(w.facebook_config()).expect("adapter");
+    let token = secret(&page.token);
+    let req = request(&page.id, vec![w.jpeg(600, 400), w.jpeg(400, 600)]);
+    let fresh = PublishProgress::start(Platform::Facebook);
+    let cases = [
+        (
+            Fault::Throttled {
+                retry_after: Some(std::time::Duration::from_secs(300)),
+            },
+            ErrorClass::RateLimited,
+        ),
+        (Fault::ServerError { status: 503 }, ErrorClass::Retryable),
+        (Fault::ExpiredToken, ErrorClass::Auth),
+    ];
+    for (fault, class) in cases {
+        w.sim.push_fault(Endpoint::FacebookPhotos, fault.clone());
+        let err = fb
+            .advance(&token, &req, &fresh)
+            .await
+            .expect_err("fault answers");
+        assert_eq!(err.class(), class, "{fault:?} gave {err}");
+    }
+    assert!(w.sim.published(&page.id).is_empty());
+}
+
+#[tokio::test]
+async fn a_resumed_multi_photo_post_reuses_uploaded_photos() {
+    let w = default_world().await;
+    let page = w.sim.add_facebook_page("Natron Coffee");
+    let token = secret(&page.token);
+    let req = request(&page.id, vec![w.jpeg(600, 400), w.jpeg(400, 600)]);
+    let first = FacebookPublisher::new(w.facebook_config()).expect("adapter");
+    let mut progress = PublishProgress::start(Platform::Facebook);
+    for _ in 0..2 {
+        progress = first
+            .advance(&token, &req, &progress)
+            .await
+            .expect("photo uploaded")
+            .progress;
+    }
+    let saved = serde_json::to_string(&progress).expect("serializes");
+    let second = FacebookPublisher::new(w.facebook_config()).expect("adapter");
+    let (_, end) = drive(
+        &second,
+        &token,
+        &req,
+        serde_json::from_str(&saved).expect("restores"),
+    )
+    .await;
+    assert!(matches!(end, End::Done(_)), "{end:?}");
+    assert_eq!(
+        w.sim.calls(Endpoint::FacebookPhotos),
+        2,
+        "no photo uploaded twice"
+    );
+    assert_eq!(w.sim.published(&page.id).len(), 1);
+}
