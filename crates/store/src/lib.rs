@@ -32,7 +32,8 @@ use natronfx_workflow::{
 
 pub use error::{Error, Result};
 pub use model::{
-    ApiToken, MediaRecord, MediaSource, PostCursor, PostFilter, PostSummary, StoredAuditEvent,
+    ApiToken, ContentFingerprint, MediaRecord, MediaSource, PostCursor, PostFilter, PostSummary,
+    SealedCredential, SlideFingerprint, StoredAuditEvent,
 };
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -142,6 +143,54 @@ pub trait AuditStore: Send + Sync {
     async fn recent_audit(&self, limit: u32) -> Result<Vec<StoredAuditEvent>>;
 }
 
+/// Sealed account credentials. The store never sees plaintext; the vault seals and opens.
+#[async_trait]
+pub trait CredentialStore: Send + Sync {
+    /// Inserts or replaces several fields at once (an access token and the refresh token that came with
+    /// it are written in one transaction), with an optional audit event.
+    async fn put_credentials(
+        &self,
+        credentials: &[SealedCredential],
+        event: Option<&AuditEvent>,
+    ) -> Result<()>;
+    /// One field of an account.
+    async fn credential(&self, account: AccountId, field: &str) -> Result<SealedCredential>;
+    /// Every field of an account.
+    async fn credentials_of(&self, account: AccountId) -> Result<Vec<SealedCredential>>;
+    /// Deletes every credential of an account, with its audit event; returns how many rows went.
+    async fn delete_credentials(&self, account: AccountId, event: &AuditEvent) -> Result<u64>;
+    /// How many credentials each key id seals, by key id.
+    async fn credential_counts_by_key(&self) -> Result<Vec<(u32, i64)>>;
+    /// Up to `limit` credentials sealed by any key other than `key_id` (a rotation batch).
+    async fn credentials_not_sealed_by(
+        &self,
+        key_id: u32,
+        limit: u32,
+    ) -> Result<Vec<SealedCredential>>;
+    /// Replaces `old`'s ciphertext with `new`'s only if the row still holds exactly `old`'s ciphertext,
+    /// so a rotation never overwrites a token refreshed meanwhile. Returns whether it replaced it.
+    async fn reseal_credential(
+        &self,
+        old: &SealedCredential,
+        new: &SealedCredential,
+    ) -> Result<bool>;
+}
+
+/// Fingerprints of published content, for the near-duplicate index.
+#[async_trait]
+pub trait FingerprintStore: Send + Sync {
+    /// Records (or replaces) what a post published to an account; returns its compact id.
+    async fn record_fingerprint(&self, fingerprint: &ContentFingerprint) -> Result<i64>;
+    /// Fingerprints with an id above `after_id`, oldest first, at most `limit` (to load the index in pages).
+    async fn fingerprints_after(
+        &self,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<ContentFingerprint>>;
+    /// Fingerprints whose exact caption hash is `exact`.
+    async fn fingerprints_by_caption(&self, exact: &[u8]) -> Result<Vec<ContentFingerprint>>;
+}
+
 /// Everything the service needs from storage, behind one object.
 #[async_trait]
 pub trait Store:
@@ -152,6 +201,8 @@ pub trait Store:
     + MediaRecordStore
     + SettingsStore
     + AuditStore
+    + CredentialStore
+    + FingerprintStore
     + std::fmt::Debug
 {
     /// Which backend this is: `sqlite` or `postgres`.

@@ -122,3 +122,65 @@ pub struct StoredAuditEvent {
     /// The event.
     pub event: AuditEvent,
 }
+
+/// One sealed secret of an account, as stored: never plaintext.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealedCredential {
+    /// The account it belongs to.
+    pub account_id: natronfx_workflow::AccountId,
+    /// Which secret: `access_token`, `refresh_token`, ...
+    pub field: String,
+    /// The vault key that sealed it.
+    pub key_id: u32,
+    /// The AEAD envelope.
+    pub ciphertext: Vec<u8>,
+    /// When the secret stops working, if the platform said.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Last write.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for SealedCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Ciphertext is not secret, but it is noise in logs: print its length only.
+        f.debug_struct("SealedCredential")
+            .field("account_id", &self.account_id)
+            .field("field", &self.field)
+            .field("key_id", &self.key_id)
+            .field("ciphertext_len", &self.ciphertext.len())
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// Perceptual hashes of one slide of published content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlideFingerprint {
+    /// Slide position, from 0.
+    pub position: u32,
+    /// 64-bit dHash.
+    pub dhash: u64,
+    /// 64-bit pHash.
+    pub phash: u64,
+}
+
+/// The fingerprint of what one post published to one account (no content, only hashes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContentFingerprint {
+    /// Compact reference (assigned by the store; 0 before it is recorded).
+    pub id: i64,
+    /// The post.
+    pub post_id: PostId,
+    /// The account it went to.
+    pub account_id: natronfx_workflow::AccountId,
+    /// The account's platform.
+    pub platform: natronfx_workflow::Platform,
+    /// When it was published.
+    pub published_at: DateTime<Utc>,
+    /// Exact caption hash (32 bytes).
+    pub caption_exact: Vec<u8>,
+    /// Caption SimHash.
+    pub caption_simhash: u64,
+    /// Slide hashes in order.
+    pub slides: Vec<SlideFingerprint>,
+}

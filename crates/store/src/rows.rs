@@ -305,3 +305,87 @@ pub(crate) fn hashtags_to_json(tags: &Hashtags) -> String {
 pub(crate) fn title(s: &str) -> Result<Title> {
     Ok(Title::parse(s)?)
 }
+
+#[derive(FromRow)]
+pub(crate) struct CredentialRow {
+    account_id: String,
+    field: String,
+    key_id: i64,
+    ciphertext: Vec<u8>,
+    expires_at: Option<DateTime<Utc>>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<CredentialRow> for crate::SealedCredential {
+    type Error = Error;
+    fn try_from(r: CredentialRow) -> Result<crate::SealedCredential> {
+        Ok(crate::SealedCredential {
+            account_id: parse("account id", &r.account_id)?,
+            field: r.field,
+            key_id: u32::try_from(r.key_id)
+                .map_err(|_| Error::Corrupt(format!("bad key id {}", r.key_id)))?,
+            ciphertext: r.ciphertext,
+            expires_at: r.expires_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct ContentRow {
+    pub(crate) id: i64,
+    post_id: String,
+    account_id: String,
+    platform: String,
+    published_at: DateTime<Utc>,
+    caption_exact: Vec<u8>,
+    caption_simhash: i64,
+}
+
+#[derive(FromRow)]
+pub(crate) struct SlideHashRow {
+    pub(crate) content_id: i64,
+    position: i32,
+    dhash: i64,
+    phash: i64,
+}
+
+/// Stored hashes are the u64 bit patterns in a signed 64-bit column.
+pub(crate) fn hash_to_db(h: u64) -> i64 {
+    i64::from_ne_bytes(h.to_ne_bytes())
+}
+
+fn hash_from_db(h: i64) -> u64 {
+    u64::from_ne_bytes(h.to_ne_bytes())
+}
+
+/// Joins content rows with their slide rows (both ordered by content id).
+pub(crate) fn fingerprints(
+    contents: Vec<ContentRow>,
+    slides: Vec<SlideHashRow>,
+) -> Result<Vec<crate::ContentFingerprint>> {
+    let mut out = Vec::with_capacity(contents.len());
+    for c in contents {
+        let mut slide_hashes: Vec<crate::SlideFingerprint> = slides
+            .iter()
+            .filter(|s| s.content_id == c.id)
+            .map(|s| crate::SlideFingerprint {
+                position: u32::try_from(s.position).unwrap_or(0),
+                dhash: hash_from_db(s.dhash),
+                phash: hash_from_db(s.phash),
+            })
+            .collect();
+        slide_hashes.sort_by_key(|s| s.position);
+        out.push(crate::ContentFingerprint {
+            id: c.id,
+            post_id: parse("post id", &c.post_id)?,
+            account_id: parse("account id", &c.account_id)?,
+            platform: parse("platform", &c.platform)?,
+            published_at: c.published_at,
+            caption_exact: c.caption_exact,
+            caption_simhash: hash_from_db(c.caption_simhash),
+            slides: slide_hashes,
+        });
+    }
+    Ok(out)
+}

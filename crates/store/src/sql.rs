@@ -19,9 +19,11 @@ macro_rules! impl_sql_store {
             UserRow, hashtags_from_json, hashtags_to_json,
         };
         use crate::{
-            AccountStore, ApiToken, AuditStore, Error, MediaRecord, MediaRecordStore, PostFilter, PostStore,
-            PostSummary, Result, SettingsStore, StoredAuditEvent, TokenStore, UserStore,
+            AccountStore, ApiToken, AuditStore, ContentFingerprint, CredentialStore, Error, FingerprintStore,
+            MediaRecord, MediaRecordStore, PostFilter, PostStore, PostSummary, Result, SealedCredential,
+            SettingsStore, StoredAuditEvent, TokenStore, UserStore,
         };
+        use crate::rows::{ContentRow, CredentialRow, SlideHashRow, hash_to_db};
 
         async fn append_events(tx: &mut sqlx::Transaction<'_, $db>, events: &[AuditEvent]) -> Result<()> {
             for e in events {
@@ -562,6 +564,193 @@ macro_rules! impl_sql_store {
                 .fetch_all(&self.pool)
                 .await?;
                 rows.into_iter().map(StoredAuditEvent::try_from).collect()
+            }
+        }
+
+        const CREDENTIAL_COLUMNS: &str = "account_id, field, key_id, ciphertext, expires_at, updated_at";
+
+        #[async_trait]
+        impl CredentialStore for $store {
+            async fn put_credentials(&self, credentials: &[SealedCredential], event: Option<&AuditEvent>) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                for c in credentials {
+                    sqlx::query(
+                        "INSERT INTO credentials (account_id, field, key_id, ciphertext, expires_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id, field) DO UPDATE SET \
+                         key_id = excluded.key_id, ciphertext = excluded.ciphertext, \
+                         expires_at = excluded.expires_at, updated_at = excluded.updated_at",
+                    )
+                    .bind(c.account_id.to_string())
+                    .bind(&c.field)
+                    .bind(i64::from(c.key_id))
+                    .bind(&c.ciphertext)
+                    .bind(c.expires_at)
+                    .bind(c.updated_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| match e {
+                        sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                            Error::not_found("account", c.account_id)
+                        }
+                        other => other.into(),
+                    })?;
+                }
+                if let Some(e) = event {
+                    append_events(&mut tx, std::slice::from_ref(e)).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn credential(&self, account: AccountId, field: &str) -> Result<SealedCredential> {
+                let row: Option<CredentialRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE account_id = $1 AND field = $2"
+                )))
+                .bind(account.to_string())
+                .bind(field)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.ok_or_else(|| Error::not_found("credential", format!("{account}/{field}")))?.try_into()
+            }
+
+            async fn credentials_of(&self, account: AccountId) -> Result<Vec<SealedCredential>> {
+                let rows: Vec<CredentialRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE account_id = $1 ORDER BY field"
+                )))
+                .bind(account.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(SealedCredential::try_from).collect()
+            }
+
+            async fn delete_credentials(&self, account: AccountId, event: &AuditEvent) -> Result<u64> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query("DELETE FROM credentials WHERE account_id = $1")
+                    .bind(account.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                append_events(&mut tx, std::slice::from_ref(event)).await?;
+                tx.commit().await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn credential_counts_by_key(&self) -> Result<Vec<(u32, i64)>> {
+                let rows: Vec<(i64, i64)> =
+                    sqlx::query_as("SELECT key_id, COUNT(*) FROM credentials GROUP BY key_id ORDER BY key_id")
+                        .fetch_all(&self.pool)
+                        .await?;
+                rows.into_iter()
+                    .map(|(k, n)| Ok((u32::try_from(k).map_err(|_| Error::Corrupt(format!("bad key id {k}")))?, n)))
+                    .collect()
+            }
+
+            async fn credentials_not_sealed_by(&self, key_id: u32, limit: u32) -> Result<Vec<SealedCredential>> {
+                let rows: Vec<CredentialRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE key_id <> $1 \
+                     ORDER BY account_id, field LIMIT $2"
+                )))
+                .bind(i64::from(key_id))
+                .bind(i64::from(limit.max(1)))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(SealedCredential::try_from).collect()
+            }
+
+            async fn reseal_credential(&self, old: &SealedCredential, new: &SealedCredential) -> Result<bool> {
+                let done = sqlx::query(
+                    "UPDATE credentials SET key_id = $1, ciphertext = $2 \
+                     WHERE account_id = $3 AND field = $4 AND ciphertext = $5",
+                )
+                .bind(i64::from(new.key_id))
+                .bind(&new.ciphertext)
+                .bind(old.account_id.to_string())
+                .bind(&old.field)
+                .bind(&old.ciphertext)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+        }
+
+        const CONTENT_COLUMNS: &str =
+            "id, post_id, account_id, platform, published_at, caption_exact, caption_simhash";
+
+        impl $store {
+            async fn load_fingerprints(&self, contents: Vec<ContentRow>) -> Result<Vec<ContentFingerprint>> {
+                let (Some(first), Some(last)) = (contents.first().map(|c| c.id), contents.last().map(|c| c.id)) else {
+                    return Ok(Vec::new());
+                };
+                let (lo, hi) = (first.min(last), first.max(last));
+                let slides: Vec<SlideHashRow> = sqlx::query_as(
+                    "SELECT content_id, position, dhash, phash FROM slide_fingerprints \
+                     WHERE content_id BETWEEN $1 AND $2 ORDER BY content_id, position",
+                )
+                .bind(lo)
+                .bind(hi)
+                .fetch_all(&self.pool)
+                .await?;
+                crate::rows::fingerprints(contents, slides)
+            }
+        }
+
+        #[async_trait]
+        impl FingerprintStore for $store {
+            async fn record_fingerprint(&self, fp: &ContentFingerprint) -> Result<i64> {
+                let mut tx = self.begin_write().await?;
+                let (id,): (i64,) = sqlx::query_as(
+                    "INSERT INTO content_fingerprints \
+                     (post_id, account_id, platform, published_at, caption_exact, caption_simhash) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (post_id, account_id) DO UPDATE SET \
+                     published_at = excluded.published_at, caption_exact = excluded.caption_exact, \
+                     caption_simhash = excluded.caption_simhash RETURNING id",
+                )
+                .bind(fp.post_id.to_string())
+                .bind(fp.account_id.to_string())
+                .bind(fp.platform.as_str())
+                .bind(fp.published_at)
+                .bind(&fp.caption_exact)
+                .bind(hash_to_db(fp.caption_simhash))
+                .fetch_one(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM slide_fingerprints WHERE content_id = $1").bind(id).execute(&mut *tx).await?;
+                for s in &fp.slides {
+                    sqlx::query(
+                        "INSERT INTO slide_fingerprints (content_id, position, dhash, phash) VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(id)
+                    .bind(i64::from(s.position))
+                    .bind(hash_to_db(s.dhash))
+                    .bind(hash_to_db(s.phash))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(id)
+            }
+
+            async fn fingerprints_after(&self, after_id: i64, limit: u32) -> Result<Vec<ContentFingerprint>> {
+                let contents: Vec<ContentRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {CONTENT_COLUMNS} FROM content_fingerprints WHERE id > $1 ORDER BY id LIMIT $2"
+                )))
+                .bind(after_id)
+                .bind(i64::from(limit.max(1)))
+                .fetch_all(&self.pool)
+                .await?;
+                self.load_fingerprints(contents).await
+            }
+
+            async fn fingerprints_by_caption(&self, exact: &[u8]) -> Result<Vec<ContentFingerprint>> {
+                let contents: Vec<ContentRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {CONTENT_COLUMNS} FROM content_fingerprints WHERE caption_exact = $1 ORDER BY id"
+                )))
+                .bind(exact)
+                .fetch_all(&self.pool)
+                .await?;
+                let mut out = Vec::new();
+                for c in contents {
+                    out.extend(self.load_fingerprints(vec![c]).await?);
+                }
+                Ok(out)
             }
         }
     };

@@ -7,7 +7,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use natronfx_store::testing::TestDb;
-use natronfx_store::{ApiToken, Error, MediaRecord, MediaSource, PostCursor, PostFilter, Store};
+use natronfx_store::{
+    ApiToken, ContentFingerprint, Error, MediaRecord, MediaSource, PostCursor, PostFilter,
+    SealedCredential, SlideFingerprint, Store,
+};
 use natronfx_workflow::{
     Account, AccountId, AccountStatus, AltText, ApprovalPolicy, AuditAction, AuditEvent, Caption,
     ContentEdit, Hashtag, MediaId, Platform, Post, PostDraft, PostId, PostState, Role, ScheduledAt,
@@ -47,6 +50,8 @@ stories!(
     settings_and_audit_trail,
     media_rows_are_content_addressed,
     slides_must_point_at_stored_media,
+    credentials_are_replaced_counted_resealed_and_deleted,
+    fingerprints_round_trip_in_pages,
 );
 
 fn now() -> DateTime<Utc> {
@@ -551,4 +556,139 @@ async fn unknown_schemes_and_missing_folders_are_clear_errors() {
     let store = db.open().await;
     assert_eq!(store.backend(), "sqlite");
     assert!(store.list_users().await.unwrap().is_empty());
+}
+
+fn sealed(account: AccountId, field: &str, key_id: u32, bytes: &[u8]) -> SealedCredential {
+    SealedCredential {
+        account_id: account,
+        field: field.into(),
+        key_id,
+        ciphertext: bytes.to_vec(),
+        expires_at: Some(now() + Duration::hours(1)),
+        updated_at: now(),
+    }
+}
+
+async fn credentials_are_replaced_counted_resealed_and_deleted(store: Arc<dyn Store>) {
+    let a = account(&store, Platform::Tiktok, "@a").await;
+    let b = account(&store, Platform::Instagram, "@b").await;
+    let access = sealed(a.id, "access_token", 1, b"\x00sealed-a1");
+    let refresh = sealed(a.id, "refresh_token", 1, b"\x00sealed-r1");
+    store
+        .put_credentials(&[access.clone(), refresh.clone()], None)
+        .await
+        .unwrap();
+    store
+        .put_credentials(&[sealed(b.id, "access_token", 2, b"b2")], None)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.credential(a.id, "access_token").await.unwrap(),
+        access
+    );
+    assert_eq!(
+        store.credential_counts_by_key().await.unwrap(),
+        vec![(1, 2), (2, 1)]
+    );
+
+    // A rotation batch: everything not yet under key 2.
+    let batch = store.credentials_not_sealed_by(2, 10).await.unwrap();
+    assert_eq!(batch.len(), 2);
+    let resealed = sealed(a.id, "access_token", 2, b"resealed");
+    assert!(store.reseal_credential(&access, &resealed).await.unwrap());
+    // A refresh wrote a new token meanwhile: the stale re-seal must not overwrite it.
+    let fresh = sealed(a.id, "refresh_token", 2, b"fresh");
+    store.put_credentials(&[fresh.clone()], None).await.unwrap();
+    assert!(
+        !store
+            .reseal_credential(&refresh, &sealed(a.id, "refresh_token", 2, b"stale"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .credential(a.id, "refresh_token")
+            .await
+            .unwrap()
+            .ciphertext,
+        b"fresh"
+    );
+    assert_eq!(
+        store.credential_counts_by_key().await.unwrap(),
+        vec![(2, 3)]
+    );
+
+    let ev = AuditEvent::new(now(), None, AuditAction::AccountConnected, "account", a.id);
+    assert_eq!(store.delete_credentials(a.id, &ev).await.unwrap(), 2);
+    assert!(store.credentials_of(a.id).await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .credential(a.id, "access_token")
+            .await
+            .unwrap_err()
+            .code(),
+        "not-found"
+    );
+    assert_eq!(
+        store.account(a.id).await.unwrap().id,
+        a.id,
+        "the account and its history stay"
+    );
+    let ghost = sealed(AccountId::random(), "access_token", 2, b"x");
+    assert_eq!(
+        store
+            .put_credentials(&[ghost], None)
+            .await
+            .unwrap_err()
+            .code(),
+        "not-found"
+    );
+}
+
+async fn fingerprints_round_trip_in_pages(store: Arc<dyn Store>) {
+    let mut ids = Vec::new();
+    for i in 0..5u64 {
+        let fp = ContentFingerprint {
+            id: 0,
+            post_id: PostId::random(),
+            account_id: AccountId::random(),
+            platform: Platform::Instagram,
+            published_at: now(),
+            caption_exact: vec![i as u8; 32],
+            caption_simhash: u64::MAX - i,
+            slides: (0..3)
+                .map(|p| SlideFingerprint {
+                    position: p,
+                    dhash: u64::MAX - u64::from(p),
+                    phash: 1u64 << 63 | i,
+                })
+                .collect(),
+        };
+        let id = store.record_fingerprint(&fp).await.unwrap();
+        ids.push((id, fp));
+    }
+    let first = store.fingerprints_after(0, 3).await.unwrap();
+    let rest = store
+        .fingerprints_after(first.last().unwrap().id, 10)
+        .await
+        .unwrap();
+    assert_eq!(first.len() + rest.len(), 5);
+    for (loaded, (id, fp)) in first.iter().chain(&rest).zip(&ids) {
+        assert_eq!(loaded.id, *id);
+        assert_eq!(
+            ContentFingerprint {
+                id: *id,
+                ..fp.clone()
+            },
+            *loaded,
+            "hashes keep all 64 bits"
+        );
+    }
+    // Recording the same post × account again replaces it under the same id.
+    let (id, mut again) = ids[0].clone();
+    again.slides.truncate(1);
+    assert_eq!(store.record_fingerprint(&again).await.unwrap(), id);
+    let by_caption = store.fingerprints_by_caption(&[0u8; 32]).await.unwrap();
+    assert_eq!(by_caption.len(), 1);
+    assert_eq!(by_caption[0].slides.len(), 1);
 }
