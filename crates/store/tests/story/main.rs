@@ -598,7 +598,7 @@ async fn credentials_are_replaced_counted_resealed_and_deleted(store: Arc<dyn St
     assert!(store.reseal_credential(&access, &resealed).await.unwrap());
     // A refresh wrote a new token meanwhile: the stale re-seal must not overwrite it.
     let fresh = sealed(a.id, "refresh_token", 2, b"fresh");
-    store.put_credentials(&[fresh.clone()], None).await.unwrap();
+    store.put_credentials(std::slice::from_ref(&fresh), None).await.unwrap();
     assert!(
         !store
             .reseal_credential(&refresh, &sealed(a.id, "refresh_token", 2, b"stale"))
