@@ -77,7 +77,7 @@ pub use progress::{
     Container, FacebookProgress, InstagramProgress, Next, PublishProgress, Step, TiktokProgress,
     UploadedPhoto,
 };
-pub use publisher::Publisher;
+pub use publisher::{Publisher, matches_request};
 pub use tiktok::{
     CreatorInfo, PublishStatus, TIKTOK_DESCRIPTION_MAX_UTF16, TIKTOK_MAX_IMAGES,
     TIKTOK_TITLE_MAX_UTF16, TiktokConfig, TiktokPublisher,

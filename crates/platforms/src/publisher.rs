@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 
 use crate::{
-    AccountInfo, Platform, PublishProgress, PublishRequest, PublishingQuota, RecentPost,
+    AccountInfo, Platform, PublishProgress, PublishRequest, Published, PublishingQuota, RecentPost,
     RemoteStatus, Result, Step,
 };
 
@@ -58,4 +58,80 @@ pub trait Publisher: Send + Sync + std::fmt::Debug {
         token: &SecretString,
         account_id: &str,
     ) -> Result<Option<PublishingQuota>>;
+
+    /// Resolve an unknown outcome: look for this request among the account's posts since `since`.
+    ///
+    /// `Some` means the post exists and must not be sent again. `None` means it is not visible (yet):
+    /// TikTok lists a post only once its pull and moderation are over, so wait past the processing time
+    /// before treating `None` as "not posted".
+    async fn reconcile(
+        &self,
+        token: &SecretString,
+        request: &PublishRequest,
+        since: DateTime<Utc>,
+    ) -> Result<Option<Published>> {
+        let recent = self.recent_posts(token, &request.account_id, since).await?;
+        Ok(recent
+            .into_iter()
+            .find(|post| matches_request(post, request))
+            .map(|post| Published {
+                post_id: Some(post.id),
+                permalink: post.permalink,
+            }))
+    }
+}
+
+/// Whether a listed post is this request: same caption (whitespace-insensitive), and same title when both
+/// have one.
+pub fn matches_request(post: &RecentPost, request: &PublishRequest) -> bool {
+    let normal = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let caption_matches = post
+        .caption
+        .as_deref()
+        .is_some_and(|c| normal(c) == normal(&request.caption));
+    let title_matches = match (&post.title, &request.title) {
+        (Some(a), Some(b)) if !a.is_empty() => normal(a) == normal(b),
+        _ => true,
+    };
+    caption_matches && title_matches
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{PrivacyLevel, PublishToggles};
+
+    #[test]
+    fn a_listed_post_matches_on_caption_and_title() {
+        let request = PublishRequest {
+            account_id: "a".into(),
+            title: Some("Autumn drop".into()),
+            caption: "Three new\ncolours  #autumn".into(),
+            image_urls: vec![],
+            privacy_level: Some(PrivacyLevel::SelfOnly),
+            toggles: PublishToggles::default(),
+            is_aigc: false,
+            cover_index: 0,
+        };
+        let post = |title: Option<&str>, caption: &str| RecentPost {
+            id: "1".into(),
+            title: title.map(str::to_owned),
+            caption: Some(caption.into()),
+            permalink: None,
+            created_at: None,
+        };
+        assert!(matches_request(
+            &post(None, "Three new colours #autumn"),
+            &request
+        ));
+        assert!(matches_request(
+            &post(Some("Autumn drop"), "Three new colours #autumn"),
+            &request
+        ));
+        assert!(!matches_request(
+            &post(Some("Winter drop"), "Three new colours #autumn"),
+            &request
+        ));
+        assert!(!matches_request(&post(None, "Three new colours"), &request));
+    }
 }

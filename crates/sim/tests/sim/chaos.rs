@@ -38,17 +38,10 @@ async fn publish_like_a_dispatcher(
                 ErrorClass::OutcomeUnknown => {
                     // Let the platform finish whatever it started, then look before acting.
                     advance_clock();
-                    let Ok(recent) = publisher
-                        .recent_posts(token, &req.account_id, started)
-                        .await
-                    else {
-                        continue;
-                    };
-                    if recent
-                        .iter()
-                        .any(|p| p.caption.as_deref() == Some(req.caption.as_str()))
-                    {
-                        return true;
+                    match publisher.reconcile(token, req, started).await {
+                        Ok(Some(_)) => return true,
+                        Ok(None) => {}
+                        Err(_) => continue,
                     }
                     // Not there: the creating call did not happen, so starting that step again is safe.
                     if platform == Platform::Tiktok {

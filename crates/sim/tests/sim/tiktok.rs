@@ -154,6 +154,12 @@ async fn a_lost_init_answer_is_reconciled_by_reading_back_not_by_posting_again()
         .expect("read back");
     assert_eq!(recent.len(), 1);
     assert_eq!(recent[0].title.as_deref(), Some("Autumn drop"));
+    let found = tiktok
+        .reconcile(&token, &req, started)
+        .await
+        .expect("read back")
+        .expect("the post exists");
+    assert_eq!(found.post_id.as_deref(), Some(recent[0].id.as_str()));
     assert_eq!(w.sim.published(&account.id).len(), 1);
     assert_eq!(w.sim.calls(Endpoint::TiktokInit), 1);
 }
