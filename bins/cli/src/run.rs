@@ -300,7 +300,11 @@ fn targets(content: &ContentArgs) -> Vec<TargetInput> {
         .collect()
 }
 
-fn show_post(post: &natronfx_service::workflow::Post, json: bool) {
+fn show_post(
+    post: &natronfx_service::workflow::Post,
+    accounts: &[natronfx_service::workflow::Account],
+    json: bool,
+) {
     if json {
         output::json(&PostView::from(post));
         return;
@@ -342,9 +346,18 @@ fn show_post(post: &natronfx_service::workflow::Post, json: bool) {
             .scheduled_at
             .map(|s| s.to_string())
             .unwrap_or_else(|| "-".into());
+        let name = accounts
+            .iter()
+            .find(|a| a.id == t.account_id)
+            .map_or_else(|| t.account_id.to_string(), |a| a.display_name.clone());
+        let caption = t
+            .caption_override
+            .as_ref()
+            .map(|c| format!("  caption: {c}"))
+            .unwrap_or_default();
         println!(
-            "  {} {} {} at {}  [{}]",
-            t.platform, t.account_id, t.state, when, t.id
+            "  {} {name}: {}, at {when}  [target {}]{caption}",
+            t.platform, t.state, t.id
         );
     }
 }
@@ -497,7 +510,12 @@ async fn post(service: &Service, actor: &User, cmd: PostCommand, json: bool) -> 
             return Ok(());
         }
     };
-    show_post(&post, json);
+    let accounts = if json {
+        Vec::new()
+    } else {
+        service.list_accounts(actor).await?
+    };
+    show_post(&post, &accounts, json);
     Ok(())
 }
 
