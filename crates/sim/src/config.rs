@@ -40,6 +40,8 @@ pub struct SimConfig {
     pub oauth_client_id: String,
     /// Its secret.
     pub oauth_client_secret: String,
+    /// The API key the simulated OpenAI Images endpoint accepts.
+    pub openai_api_key: String,
 }
 
 impl Default for SimConfig {
@@ -58,6 +60,7 @@ impl Default for SimConfig {
             enforce_rate_limits: true,
             oauth_client_id: "sim-client".into(),
             oauth_client_secret: "sim-secret".into(),
+            openai_api_key: "sk-sim".into(),
         }
     }
 }

@@ -33,6 +33,8 @@ pub enum Endpoint {
     FacebookFeed,
     /// Graph `GET /{page-id}/feed`.
     FacebookFeedList,
+    /// OpenAI `POST /v1/images/generations`.
+    OpenaiImages,
 }
 
 impl Endpoint {
@@ -93,6 +95,8 @@ pub enum Fault {
     ProcessingFails,
     /// Perform the request (create the object or the post), then lose the answer.
     CreatedThenLost(Loss),
+    /// OpenAI billing quota exhausted: 429 `insufficient_quota`, which is not worth retrying.
+    InsufficientQuota,
 }
 
 /// Random faults drawn from a seed.

@@ -1,4 +1,5 @@
-//! A local simulator of the TikTok Content Posting API and the Instagram / Facebook Graph API.
+//! A local simulator of the TikTok Content Posting API, the Instagram / Facebook Graph API and the OpenAI
+//! Images API.
 //!
 //! It answers as the platforms do (envelopes, error codes and messages, trailing slashes, 19-digit ids as
 //! raw JSON numbers), really downloads the image URLs a post points at and applies each platform's image
@@ -17,6 +18,7 @@
 //! | `https://www.instagram.com/oauth/authorize` | `{base}/instagram-www/oauth/authorize` |
 //! | `https://graph.facebook.com` | `{base}/facebook` ([`SimHandle::facebook_base_url`]) |
 //! | `https://www.facebook.com/{v}/dialog/oauth` | `{base}/facebook-www/{v}/dialog/oauth` |
+//! | `https://api.openai.com` | `{base}/openai` ([`SimHandle::openai_base_url`]) |
 //!
 //! Processing finishes after [`SimConfig::polls_to_finish`] "in progress" polls, or once
 //! [`SimConfig::processing_time`] of simulated time has passed (move it with [`Simulator::advance_clock`]);
@@ -45,6 +47,7 @@ mod faults;
 mod graph;
 mod images;
 mod oauth;
+mod openai;
 mod respond;
 mod server;
 mod shared;
@@ -53,6 +56,7 @@ mod tiktok;
 
 pub use config::{ClockMode, SimConfig};
 pub use faults::{Endpoint, Fault, Loss, RandomFaults};
+pub use openai::BLOCKED_PROMPT_MARKER;
 pub use server::{SimHandle, Simulator, serve};
 pub use state::{GraphHost, Network, PublishedPost, SimAccount, TiktokCreator};
 

@@ -13,7 +13,7 @@ use crate::config::SimConfig;
 use crate::faults::{Endpoint, Fault, RandomFaults};
 use crate::shared::Shared;
 use crate::state::{ConsentKind, GraphHost, PublishedPost, SimAccount, TiktokCreator};
-use crate::{Result, SimError, graph, oauth, tiktok};
+use crate::{Result, SimError, graph, oauth, openai, tiktok};
 
 /// A simulator: its world and the controls tests use. Cheap to clone; clones share the world.
 #[derive(Debug, Clone)]
@@ -60,6 +60,7 @@ impl Simulator {
             .merge(tiktok::routes())
             .merge(graph::routes())
             .merge(oauth::routes())
+            .merge(openai::routes())
             .with_state(self.shared.clone())
     }
 
@@ -238,6 +239,11 @@ impl SimHandle {
     /// Stands in for `https://www.facebook.com/{version}/dialog/oauth` (consents at once).
     pub fn facebook_dialog_url(&self, version: &str) -> String {
         format!("http://{}/facebook-www/{version}/dialog/oauth", self.addr)
+    }
+
+    /// Base URL standing in for `https://api.openai.com` (append `/v1/images/generations`).
+    pub fn openai_base_url(&self) -> String {
+        format!("http://{}/openai", self.addr)
     }
 
     /// Stop serving and wait for the server to finish.

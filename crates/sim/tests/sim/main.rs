@@ -5,6 +5,7 @@ mod chaos;
 mod facebook;
 mod instagram;
 mod oauth;
+mod openai;
 mod tiktok;
 
 use std::collections::HashMap;
