@@ -238,15 +238,29 @@ mod tests {
         Fetched::Image(inspect(out.get_ref()))
     }
 
+    fn facts(w: u32, h: u32) -> Fetched {
+        Fetched::Image(ImageFacts {
+            format: Some(ImageFormat::Jpeg),
+            bytes: 100_000,
+            dimensions: Some((w, h)),
+        })
+    }
+
     #[test]
     fn tiktok_refuses_images_wider_than_1080() {
-        assert_eq!(tiktok_verdict(&jpeg(1080, 1920)), Ok(()));
         assert_eq!(
-            tiktok_verdict(&jpeg(1086, 1448)),
+            tiktok_verdict(&jpeg(108, 192)),
+            Ok(()),
+            "a real JPEG header is read"
+        );
+        assert_eq!(tiktok_verdict(&facts(1080, 1920)), Ok(()));
+        assert_eq!(tiktok_verdict(&facts(941, 1672)), Ok(()));
+        assert_eq!(
+            tiktok_verdict(&facts(1086, 1448)),
             Err("picture_size_check_failed")
         );
         assert_eq!(
-            tiktok_verdict(&jpeg(1254, 1254)),
+            tiktok_verdict(&facts(1254, 1254)),
             Err("picture_size_check_failed")
         );
     }
