@@ -117,6 +117,8 @@ pub trait MediaRecordStore: Send + Sync {
     async fn insert_media(&self, media: &MediaRecord) -> Result<MediaId>;
     /// One media row.
     async fn media(&self, id: MediaId) -> Result<MediaRecord>;
+    /// The newest media rows first, at most `limit`.
+    async fn list_media(&self, limit: u32) -> Result<Vec<MediaRecord>>;
 }
 
 /// Team-wide settings as text (the approval policy, ...).

@@ -504,6 +504,17 @@ macro_rules! impl_sql_store {
                 .await?;
                 row.ok_or_else(|| Error::not_found("media", id))?.try_into()
             }
+
+            async fn list_media(&self, limit: u32) -> Result<Vec<MediaRecord>> {
+                let rows: Vec<MediaRow> = sqlx::query_as(
+                    "SELECT id, key, sha256, bytes, width, height, format, source, created_by, created_at \
+                     FROM media ORDER BY created_at DESC, id DESC LIMIT $1",
+                )
+                .bind(i64::from(limit.clamp(1, 1000)))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(MediaRecord::try_from).collect()
+            }
         }
 
         #[async_trait]

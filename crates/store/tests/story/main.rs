@@ -498,6 +498,9 @@ async fn media_rows_are_content_addressed(store: Arc<dyn Store>) {
     let first = media(&store, 7).await;
     let again = media(&store, 7).await;
     assert_eq!(first, again, "the same key is stored once");
+    media(&store, 8).await;
+    let listed = store.list_media(10).await.unwrap();
+    assert_eq!(listed.len(), 2);
     let m = store.media(first).await.unwrap();
     assert_eq!(
         (m.width, m.height, m.source),
@@ -598,7 +601,10 @@ async fn credentials_are_replaced_counted_resealed_and_deleted(store: Arc<dyn St
     assert!(store.reseal_credential(&access, &resealed).await.unwrap());
     // A refresh wrote a new token meanwhile: the stale re-seal must not overwrite it.
     let fresh = sealed(a.id, "refresh_token", 2, b"fresh");
-    store.put_credentials(std::slice::from_ref(&fresh), None).await.unwrap();
+    store
+        .put_credentials(std::slice::from_ref(&fresh), None)
+        .await
+        .unwrap();
     assert!(
         !store
             .reseal_credential(&refresh, &sealed(a.id, "refresh_token", 2, b"stale"))
