@@ -204,7 +204,8 @@ impl Publisher for FacebookPublisher {
         }
 
         // Unpublished photos are deleted after about a day; re-upload rather than attach a dead id.
-        if next.photos.iter().any(|p| self.too_old(p)) {
+        let stale = next.photos.iter().any(|p| self.too_old(p));
+        if stale || next.photos.len() > request.image_urls.len() {
             next.abandoned.extend(next.photos.drain(..).map(|p| p.id));
             return Ok(Step::new(fb(next), Next::Continue));
         }

@@ -413,12 +413,14 @@ impl Publisher for InstagramPublisher {
         let wanted = request.image_urls.len();
         let carousel = wanted > 1;
 
-        // Containers expire after 24 h; never try to publish one that is about to.
-        if current
-            .items
-            .iter()
-            .chain(current.carousel.iter())
-            .any(|c| self.too_old(c))
+        // Containers expire after 24 h; never try to publish one that is about to. A progress holding
+        // more items than the request has images belongs to another version of the post: start over.
+        if current.items.len() > wanted
+            || current
+                .items
+                .iter()
+                .chain(current.carousel.iter())
+                .any(|c| self.too_old(c))
         {
             return Ok(Step::new(ig(Self::reset(current)), Next::Continue));
         }

@@ -5,6 +5,17 @@
 //! [`PlatformError`]. Publishing is a resumable state machine: [`Publisher::advance`] makes at most one
 //! creating call and returns the new [`PublishProgress`] to persist before anything else happens.
 //!
+//! Classification rules shared by the adapters:
+//!
+//! - The platform's own code decides (TikTok `error.code`, Graph `code`/`error_subcode`), the HTTP status
+//!   only when there is no code. TikTok answers some failures with HTTP 200.
+//! - A timeout, a cut-off answer or a 5xx on the call that makes the post visible (TikTok `content/init`,
+//!   Instagram `media_publish`, Facebook `photos`/`feed`) is [`ErrorClass::OutcomeUnknown`]: the post may
+//!   exist; resolve it with [`Publisher::reconcile`] before anything else.
+//! - The same on a call that creates something invisible that expires by itself (an Instagram container, an
+//!   unpublished Facebook photo) is [`ErrorClass::Retryable`]: at worst an orphan is left behind.
+//! - Platform ids are kept as text; TikTok's 19-digit `publicaly_available_post_id` numbers keep every digit.
+//!
 //! ```no_run
 //! use natronfx_platforms::{
 //!     Next, Platform, PrivacyLevel, PublishProgress, PublishRequest, PublishToggles, Publisher, TiktokConfig,
