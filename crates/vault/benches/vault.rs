@@ -1,0 +1,2 @@
+//! Vault benchmark: seal/open latency and rotation throughput.
+fn main() {}
