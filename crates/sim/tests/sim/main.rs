@@ -7,6 +7,7 @@ mod instagram;
 mod oauth;
 mod openai;
 mod tiktok;
+mod wire;
 
 use std::collections::HashMap;
 use std::io::Cursor;
