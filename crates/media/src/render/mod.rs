@@ -197,7 +197,8 @@ impl<'a> Renderer<'a> {
             paint_scrim(&mut canvas, &scrim);
         }
         let blocks = resolve_blocks(spec, index);
-        let placed = layout(&blocks, defaults, width, height);
+        let padding = slide.padding.unwrap_or(defaults.padding);
+        let placed = layout(&blocks, padding, defaults.gap, width, height);
         for item in &placed {
             draw_block(&mut canvas, item, &defaults.brand);
         }
@@ -607,15 +608,14 @@ fn fit(block: &Block, size_cap: f32, max_lines: u32, max_width: f32, max_height:
     }
 }
 
-fn layout(blocks: &[Block], defaults: &SlideDefaults, width: u32, height: u32) -> Vec<Placed> {
-    let pad = defaults.padding;
+fn layout(blocks: &[Block], pad: Insets, gap: f32, width: u32, height: u32) -> Vec<Placed> {
     let (w, h) = (width as f32, height as f32);
     let left = pad.left.clamp(0.0, w / 2.0 - 8.0);
     let right = (w - pad.right.clamp(0.0, w / 2.0 - 8.0)).max(left + 16.0);
     let top = pad.top.clamp(0.0, h / 2.0 - 8.0);
     let bottom = (h - pad.bottom.clamp(0.0, h / 2.0 - 8.0)).max(top + 16.0);
     let (safe_w, safe_h) = (right - left, bottom - top);
-    let gap = defaults.gap.max(0.0);
+    let gap = gap.max(0.0);
 
     let mut blocks: Vec<Block> = blocks.to_vec();
     let mut caps: Vec<(f32, u32)> = blocks.iter().map(|b| (b.size, b.max_lines)).collect();

@@ -353,6 +353,8 @@ pub struct SlideSpec {
     pub background: Option<Background>,
     /// Darkening layer between background and text; falls back to `defaults.scrim`.
     pub scrim: Option<Scrim>,
+    /// Safe margins for this slide; falls back to `defaults.padding`.
+    pub padding: Option<Insets>,
     /// Text blocks. Blocks with the same anchor stack in the order given.
     pub text: Vec<TextBlock>,
 }

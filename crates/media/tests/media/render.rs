@@ -38,6 +38,7 @@ fn measuring_spec(canvas: CanvasPreset, block: TextBlock) -> CarouselSpec {
                 color: Some(Color::BLACK),
             }),
             scrim: None,
+            padding: None,
             text: vec![block],
         }],
         ..CarouselSpec::default()
@@ -183,6 +184,28 @@ fn an_unbreakable_word_is_shrunk_and_broken_but_never_leaves_the_safe_area() {
 }
 
 #[test]
+fn a_slide_can_widen_its_own_margins() {
+    let wide = Insets {
+        top: 240.0,
+        right: 300.0,
+        bottom: 260.0,
+        left: 200.0,
+    };
+    let mut spec = measuring_spec(
+        CanvasPreset::Portrait,
+        TextBlock::new(
+            TextRole::Body,
+            "Margins are per slide when a slide says so. ".repeat(30),
+        ),
+    );
+    spec.slides[0].padding = Some(wide);
+    let img = render_one(&spec);
+    assert_inside_safe_area(&img, wide, "slide padding");
+    let (l, _, r, _) = ink_box(&img).unwrap();
+    assert!(l >= 196 && r <= 784, "ink spans {l}..{r}");
+}
+
+#[test]
 fn too_much_text_is_cut_with_an_ellipsis_inside_the_safe_area() {
     let long =
         "Every stage has a checklist and every checklist exists because something went wrong. "
@@ -193,6 +216,7 @@ fn too_much_text_is_cut_with_an_ellipsis_inside_the_safe_area() {
                 color: Some(Color::BLACK),
             }),
             scrim: None,
+            padding: None,
             text: vec![
                 TextBlock::new(TextRole::Title, long.clone()),
                 TextBlock::new(TextRole::Body, long.clone()),
