@@ -36,6 +36,7 @@ mod id;
 mod permission;
 mod platform;
 mod post;
+pub mod quality;
 mod review;
 mod schedule;
 mod state;
@@ -51,6 +52,10 @@ pub use platform::Platform;
 pub use post::{
     AltText, Caption, ContentEdit, Post, PostDraft, PostSnapshot, Slide, Target, TargetSpec,
     TargetState, Title,
+};
+pub use quality::{
+    CheckInput, Finding, Fix, QualityConfig, Severity, SlideFacts, SlideFormat, TikTokChoices,
+    blocks, check,
 };
 pub use review::{ApprovalPolicy, Decision, Review};
 pub use schedule::{Ambiguity, LocalSchedule, ScheduledAt};

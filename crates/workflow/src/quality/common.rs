@@ -1,0 +1,300 @@
+//! Rules that hold on every platform: slides present, a future schedule, a caption, tidy hashtags, and the
+//! team's banned terms.
+
+use super::text::{contains_whole_word, repeated_hashtags};
+use super::{CheckInput, Finding, Severity};
+
+/// Every rule that holds whatever the platform. Its findings carry no platform.
+pub fn check(input: &CheckInput) -> Vec<Finding> {
+    let mut out = Vec::new();
+    no_slides(input, &mut out);
+    empty_images(input, &mut out);
+    schedule_in_past(input, &mut out);
+    empty_caption(input, &mut out);
+    repeated_tags(input, &mut out);
+    banned_terms(input, &mut out);
+    missing_alt_text(input, &mut out);
+    out
+}
+
+/// A post needs at least one slide: every platform here publishes images.
+fn no_slides(input: &CheckInput, out: &mut Vec<Finding>) {
+    if input.slides.is_empty() {
+        out.push(Finding::new(
+            "no-slides",
+            Severity::Error,
+            None,
+            "the post has no slide",
+            "add at least one image",
+        ));
+    }
+}
+
+/// An image with a zero side cannot be shown; the ratio rules skip it.
+fn empty_images(input: &CheckInput, out: &mut Vec<Finding>) {
+    for (i, s) in input.slides.iter().enumerate() {
+        if s.width == 0 || s.height == 0 {
+            out.push(
+                Finding::new(
+                    "slide-image-empty",
+                    Severity::Error,
+                    None,
+                    format!("the image is {}×{} pixels", s.width, s.height),
+                    "replace the image",
+                )
+                .on_slide(i),
+            );
+        }
+    }
+}
+
+/// A scheduled time must still be ahead: the dispatcher would otherwise publish at once, which nobody
+/// approved. An unscheduled target is not checked.
+fn schedule_in_past(input: &CheckInput, out: &mut Vec<Finding>) {
+    if let Some(at) = input.scheduled_at
+        && at <= input.now
+    {
+        out.push(Finding::new(
+            "schedule-in-past",
+            Severity::Error,
+            None,
+            format!(
+                "the post is scheduled for {}, which is not after now ({})",
+                at.format("%Y-%m-%d %H:%M UTC"),
+                input.now.format("%Y-%m-%d %H:%M UTC")
+            ),
+            "pick a time in the future",
+        ));
+    }
+}
+
+/// A post without words is allowed everywhere except a Facebook multi-photo post (that rule is
+/// Facebook's), but is rarely meant.
+fn empty_caption(input: &CheckInput, out: &mut Vec<Finding>) {
+    if input.caption.trim().is_empty() {
+        out.push(Finding::new(
+            "caption-empty",
+            Severity::Warning,
+            None,
+            "the caption is empty",
+            "write a caption",
+        ));
+    }
+}
+
+/// The same hashtag twice (in the caption, or in the caption and the list) adds nothing. Spelled twice
+/// the same way it is noise ([`Severity::Info`]); spelled in different cases it looks careless and one
+/// of them is dropped from the list ([`Severity::Warning`]).
+fn repeated_tags(input: &CheckInput, out: &mut Vec<Finding>) {
+    for spellings in repeated_hashtags(&input.caption, &input.hashtags) {
+        let (severity, message) = if spellings.len() > 1 {
+            (
+                Severity::Warning,
+                format!(
+                    "the hashtag {} is used more than once, spelled {}",
+                    spellings[0],
+                    spellings.join(" and ")
+                ),
+            )
+        } else {
+            (
+                Severity::Info,
+                format!("the hashtag {} is used more than once", spellings[0]),
+            )
+        };
+        out.push(Finding::new(
+            "hashtag-repeated",
+            severity,
+            None,
+            message,
+            format!("keep one {} and remove the others", spellings[0]),
+        ));
+    }
+}
+
+/// The team's banned terms, case-insensitive and whole words only (`cheap` does not match `cheapest`),
+/// in the title, the caption as published (list hashtags included) and each slide's alt text.
+fn banned_terms(input: &CheckInput, out: &mut Vec<Finding>) {
+    let caption = input.published_caption();
+    for term in input.rules.banned_terms.iter().map(|t| t.trim()) {
+        if term.is_empty() {
+            continue;
+        }
+        let hint = format!("remove or reword `{term}`");
+        for (place, text) in [("title", input.title.as_str()), ("caption", &caption)] {
+            if contains_whole_word(text, term) {
+                out.push(Finding::new(
+                    "banned-term",
+                    Severity::Error,
+                    None,
+                    format!("the {place} contains the banned term `{term}`"),
+                    hint.clone(),
+                ));
+            }
+        }
+        for (i, s) in input.slides.iter().enumerate() {
+            if contains_whole_word(&s.alt_text, term) {
+                out.push(
+                    Finding::new(
+                        "banned-term",
+                        Severity::Error,
+                        None,
+                        format!("the alt text contains the banned term `{term}`"),
+                        hint.clone(),
+                    )
+                    .on_slide(i),
+                );
+            }
+        }
+    }
+}
+
+/// Alt text is what people who cannot see the slide get; Instagram and Facebook send it.
+fn missing_alt_text(input: &CheckInput, out: &mut Vec<Finding>) {
+    for (i, s) in input.slides.iter().enumerate() {
+        if s.alt_text.trim().is_empty() {
+            out.push(
+                Finding::new(
+                    "slide-alt-text-missing",
+                    Severity::Info,
+                    None,
+                    "the slide has no alt text",
+                    "describe the image for people who cannot see it",
+                )
+                .on_slide(i),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::super::testing::{codes, input, slide};
+    use super::*;
+    use crate::Hashtag;
+
+    #[test]
+    fn a_post_without_slides_is_blocked() {
+        let mut i = input(0);
+        assert!(codes(&check(&i)).contains(&"no-slides"));
+        i.slides.push(slide(1080, 1350));
+        assert!(!codes(&check(&i)).contains(&"no-slides"));
+    }
+
+    #[test]
+    fn a_zero_sided_image_is_blocked() {
+        let mut i = input(2);
+        i.slides[1].height = 0;
+        let f = check(&i);
+        let empty: Vec<_> = f.iter().filter(|f| f.code == "slide-image-empty").collect();
+        assert_eq!(empty.len(), 1);
+        assert_eq!(empty[0].slide, Some(2));
+    }
+
+    #[test]
+    fn schedule_must_be_after_now() {
+        let mut i = input(1);
+        for (offset, blocked) in [
+            (Duration::minutes(-1), true),
+            (Duration::zero(), true),
+            (Duration::seconds(1), false),
+        ] {
+            i.scheduled_at = Some(i.now + offset);
+            assert_eq!(
+                codes(&check(&i)).contains(&"schedule-in-past"),
+                blocked,
+                "{offset}"
+            );
+        }
+        i.scheduled_at = None;
+        assert!(!codes(&check(&i)).contains(&"schedule-in-past"));
+    }
+
+    #[test]
+    fn empty_caption_is_a_warning() {
+        let mut i = input(1);
+        for (caption, warned) in [("", true), (" \n ", true), ("hello", false)] {
+            i.caption = caption.into();
+            let f = check(&i);
+            let hit = f.iter().find(|f| f.code == "caption-empty");
+            assert_eq!(hit.is_some(), warned, "{caption:?}");
+            if let Some(hit) = hit {
+                assert_eq!(hit.severity, Severity::Warning);
+            }
+        }
+    }
+
+    #[test]
+    fn repeated_hashtags_warn_when_spelled_differently() {
+        let mut i = input(1);
+        i.caption = "New #Coffee and #latte #latte".into();
+        i.hashtags = vec![Hashtag::parse("coffee").unwrap()];
+        let f: Vec<_> = check(&i)
+            .into_iter()
+            .filter(|f| f.code == "hashtag-repeated")
+            .collect();
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0].severity, Severity::Warning);
+        assert!(
+            f[0].message.contains("#Coffee and #coffee"),
+            "{}",
+            f[0].message
+        );
+        assert_eq!(f[1].severity, Severity::Info);
+        assert!(f[1].message.contains("#latte"));
+
+        i.caption = "#one #two".into();
+        i.hashtags = vec![Hashtag::parse("three").unwrap()];
+        assert!(!codes(&check(&i)).contains(&"hashtag-repeated"));
+    }
+
+    #[test]
+    fn banned_terms_match_whole_words_anywhere_ignoring_case() {
+        let mut i = input(2);
+        i.rules.banned_terms = vec!["cheap".into(), " ".into(), "free money".into()];
+        let cases: [(&str, &str, &str, Vec<Option<usize>>); 6] = [
+            ("Winter", "our best blend", "a cup", vec![]),
+            ("Winter", "the CHEAPEST blend", "a cup", vec![]),
+            ("Cheap winter", "blend", "a cup", vec![None]),
+            ("Winter", "so cheap!", "a cup", vec![None]),
+            ("Winter", "get Free\nMoney", "a cup", vec![None]),
+            ("Winter", "blend", "a cheap cup", vec![Some(1), Some(2)]),
+        ];
+        for (title, caption, alt, expected) in cases {
+            i.title = title.into();
+            i.caption = caption.into();
+            for s in &mut i.slides {
+                s.alt_text = alt.into();
+            }
+            let hits: Vec<_> = check(&i)
+                .into_iter()
+                .filter(|f| f.code == "banned-term")
+                .map(|f| {
+                    assert_eq!(f.severity, Severity::Error);
+                    f.slide
+                })
+                .collect();
+            assert_eq!(hits, expected, "{title} / {caption} / {alt}");
+        }
+        i.caption = "blend".into();
+        for s in &mut i.slides {
+            s.alt_text = "a cup".into();
+        }
+        i.hashtags = vec![Hashtag::parse("cheap").unwrap()];
+        assert!(codes(&check(&i)).contains(&"banned-term"));
+    }
+
+    #[test]
+    fn missing_alt_text_is_info() {
+        let mut i = input(2);
+        i.slides[0].alt_text = "  ".into();
+        let f: Vec<_> = check(&i)
+            .into_iter()
+            .filter(|f| f.code == "slide-alt-text-missing")
+            .collect();
+        assert_eq!(f.len(), 1);
+        assert_eq!((f[0].slide, f[0].severity), (Some(1), Severity::Info));
+    }
+}
