@@ -494,7 +494,9 @@ impl Publisher for InstagramPublisher {
         let Some(target) = target else {
             return Ok(Step::new(ig(Self::reset(current)), Next::Continue));
         };
-        if !target.finished {
+        // Always look at the target right before publishing: a container already PUBLISHED means an
+        // earlier media_publish went through, whatever the saved progress says.
+        {
             match self.poll(token, &target.id).await? {
                 Poll::Finished => target.finished = true,
                 Poll::Pending => {

@@ -295,6 +295,16 @@ async fn a_used_up_quota_stops_before_any_container_is_built() {
     assert_eq!((quota.usage, quota.total, quota.remaining()), (100, 100, 0));
 }
 
+/// The carousel container of `ready_carousel` answers FINISHED.
+async fn mount_ready(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path("/v25.0/13"))
+        .and(query_param("fields", "status_code,status"))
+        .respond_with(status("FINISHED", "13"))
+        .mount(server)
+        .await;
+}
+
 fn ready_carousel() -> PublishProgress {
     let at = Utc::now();
     let container = |id: &str| Container {
@@ -314,6 +324,7 @@ fn ready_carousel() -> PublishProgress {
 async fn resuming_a_ready_carousel_reuses_its_container() {
     let server = MockServer::start().await;
     mount_quota(&server, 1, 50).await;
+    mount_ready(&server).await;
     Mock::given(method("POST"))
         .and(path(format!("/v25.0/{IG}/media")))
         .respond_with(id("x"))
@@ -342,6 +353,7 @@ async fn resuming_a_ready_carousel_reuses_its_container() {
 async fn activity_restricted_on_publish_means_the_outcome_is_unknown() {
     let server = MockServer::start().await;
     mount_quota(&server, 1, 50).await;
+    mount_ready(&server).await;
     Mock::given(method("POST"))
         .and(path(format!("/v25.0/{IG}/media_publish")))
         .respond_with(graph_error(
@@ -363,6 +375,7 @@ async fn activity_restricted_on_publish_means_the_outcome_is_unknown() {
 async fn a_publish_that_times_out_is_outcome_unknown() {
     let server = MockServer::start().await;
     mount_quota(&server, 1, 50).await;
+    mount_ready(&server).await;
     Mock::given(method("POST"))
         .and(path(format!("/v25.0/{IG}/media_publish")))
         .respond_with(id("99").set_delay(SHORT * 3))
@@ -470,4 +483,26 @@ async fn server_errors_while_building_containers_are_retryable() {
         .await
         .expect_err("5xx");
     assert_eq!(err.class(), ErrorClass::Retryable);
+}
+
+#[tokio::test]
+async fn a_saved_progress_whose_container_was_published_never_publishes_again() {
+    let server = MockServer::start().await;
+    mount_quota(&server, 1, 50).await;
+    Mock::given(method("GET"))
+        .and(path("/v25.0/13"))
+        .respond_with(status("PUBLISHED", "13"))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/v25.0/{IG}/media_publish")))
+        .respond_with(id("99"))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let err = publisher(&server)
+        .advance(&token(), &request(IG, 2), &ready_carousel())
+        .await
+        .expect_err("already published");
+    assert_eq!(err.class(), ErrorClass::OutcomeUnknown);
 }
