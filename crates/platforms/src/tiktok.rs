@@ -631,6 +631,26 @@ mod tests {
     }
 
     #[test]
+    fn ids_beyond_2_pow_53_survive_the_json_number_path() {
+        for id in [
+            9_007_199_254_740_993_u64,
+            7_687_305_123_456_789_012,
+            u64::MAX,
+        ] {
+            let body =
+                format!(r#"{{"status":"PUBLISH_COMPLETE","publicaly_available_post_id":[{id}]}}"#);
+            let value: Value = serde_json::from_str(&body).expect("json");
+            let status: PublishStatus = serde_json::from_value(value).expect("status parses");
+            assert_eq!(status.post_ids, vec![id.to_string()]);
+        }
+        let lossy = r#"{"status":"PUBLISH_COMPLETE","publicaly_available_post_id":[7.3e18]}"#;
+        assert!(
+            serde_json::from_str::<PublishStatus>(lossy).is_err(),
+            "a float id is refused, not rounded"
+        );
+    }
+
+    #[test]
     fn codes_map_to_classes_whatever_the_http_status() {
         assert_eq!(
             classify_code("access_token_invalid", 401, CallKind::Read),
