@@ -693,6 +693,23 @@ mod tests {
         assert!(!has(&i, "instagram-link-not-clickable"));
     }
 
+    proptest::proptest! {
+        /// Whatever the source size, the offered variant is one Instagram takes as it is.
+        #[test]
+        fn the_offered_variant_always_fits(w in 1u32..40_000, h in 1u32..40_000) {
+            let mut s = slide(w, h);
+            s.format = SlideFormat::Png;
+            let Fix::RenderVariant { format, width, height, max_bytes } = variant(&s);
+            let (w2, h2) = (u64::from(width), u64::from(height));
+            proptest::prop_assert_eq!((format, max_bytes), (SlideFormat::Jpeg, MAX_BYTES));
+            proptest::prop_assert!((1..=MAX_WIDTH).contains(&width) && height >= 1, "{}×{}", width, height);
+            proptest::prop_assert!(!too_narrow(w2, h2) && !too_wide(w2, h2), "{}×{} from {}×{}", width, height, w, h);
+            let mut i = input(1);
+            i.slides[0] = slide(width, height);
+            proptest::prop_assert!(!crate::quality::blocks(&check(&i)));
+        }
+    }
+
     #[test]
     fn a_safe_post_has_no_instagram_finding() {
         let mut i = input(10);

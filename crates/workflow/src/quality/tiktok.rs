@@ -383,6 +383,22 @@ mod tests {
         codes(&check(i)).contains(&code)
     }
 
+    proptest::proptest! {
+        /// Whatever the source size, the offered variant passes TikTok's size rule and keeps the ratio
+        /// to within a pixel.
+        #[test]
+        fn the_offered_variant_always_fits(w in 1u32..40_000, h in 1u32..40_000) {
+            let Fix::RenderVariant { width, height, .. } = variant(&slide(w, h));
+            proptest::prop_assert!(width <= MAX_WIDTH && width.min(height) <= MAX_SHORT_SIDE);
+            proptest::prop_assert!(height >= 1);
+            let exact = f64::from(h) * f64::from(width) / f64::from(w);
+            proptest::prop_assert!((f64::from(height) - exact).abs() <= 1.0, "{}×{} from {}×{}", width, height, w, h);
+            let mut i = ok(1);
+            i.slides[0] = slide(width, height);
+            proptest::prop_assert!(!has(&i, "tiktok-image-too-wide"));
+        }
+    }
+
     #[test]
     fn a_safe_post_has_no_tiktok_finding() {
         assert_eq!(check(&ok(3)), []);
