@@ -44,7 +44,10 @@ impl FromStr for AccountStatus {
             "connected" => Ok(AccountStatus::Connected),
             "needs_reconnect" => Ok(AccountStatus::NeedsReconnect),
             "disconnected" => Ok(AccountStatus::Disconnected),
-            other => Err(Error::input("account status", format!("`{other}` is not an account status"))),
+            other => Err(Error::input(
+                "account status",
+                format!("`{other}` is not an account status"),
+            )),
         }
     }
 }
