@@ -412,6 +412,7 @@ struct Block {
     wrap: bool,
     tracking: f32,
     accent_bar: bool,
+    balance: bool,
     backdrop: Option<Color>,
 }
 
@@ -429,6 +430,7 @@ fn builtin_style(role: TextRole) -> TextStyle {
         uppercase: Some(false),
         tracking: Some(0.0),
         accent_bar: Some(false),
+        balance: Some(false),
         backdrop: None,
     };
     match role {
@@ -439,6 +441,7 @@ fn builtin_style(role: TextRole) -> TextStyle {
             max_lines: Some(5),
             line_height: Some(1.12),
             tracking: Some(-0.01),
+            balance: Some(true),
             ..base
         },
         TextRole::Body => base,
@@ -521,6 +524,7 @@ fn resolve_blocks(spec: &CarouselSpec, index: usize) -> Vec<Block> {
                 wrap: style.wrap.unwrap_or(true),
                 tracking: style.tracking.unwrap_or(0.0),
                 accent_bar: style.accent_bar.unwrap_or(false),
+                balance: style.balance.unwrap_or(false),
                 backdrop: style.backdrop,
             })
         })
@@ -576,9 +580,14 @@ fn fit(block: &Block, size_cap: f32, max_lines: u32, max_width: f32, max_height:
             && wrapped.lines.len() <= max_lines as usize
             && height <= max_height;
         if fits {
+            let lines = if block.balance && wrapped.lines.len() > 1 {
+                balance(&face, block, wrapped.lines, max_width)
+            } else {
+                wrapped.lines
+            };
             return Fitted {
                 size,
-                lines: wrapped.lines,
+                lines,
                 height,
             };
         }
@@ -606,6 +615,25 @@ fn fit(block: &Block, size_cap: f32, max_lines: u32, max_width: f32, max_height:
         lines,
         height,
     }
+}
+
+/// The narrowest wrap width that keeps the same number of lines, found by bisection, so that lines come
+/// out of similar length (like CSS `text-wrap: balance`). Every line still fits `max_width`.
+fn balance(face: &Face<'_>, block: &Block, greedy: Vec<String>, max_width: f32) -> Vec<String> {
+    let count = greedy.len();
+    let (mut lo, mut hi) = (max_width * 0.4, max_width);
+    let mut best = greedy;
+    for _ in 0..12 {
+        let mid = (lo + hi) / 2.0;
+        let attempt = text::wrap(face, &block.text, mid, block.wrap, false);
+        if attempt.lines.len() == count && !attempt.had_overwide_word {
+            best = attempt.lines;
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    best
 }
 
 fn layout(blocks: &[Block], pad: Insets, gap: f32, width: u32, height: u32) -> Vec<Placed> {

@@ -572,6 +572,9 @@ pub struct TextStyle {
     pub tracking: Option<f32>,
     /// Draw a short bar in the accent colour above the block.
     pub accent_bar: Option<bool>,
+    /// Balance line lengths instead of filling lines greedily (no one-word last line); default on for
+    /// titles.
+    pub balance: Option<bool>,
     /// A rounded label behind the block (use alpha, e.g. `#00000099`) for text over busy photos.
     pub backdrop: Option<Color>,
 }
@@ -593,6 +596,7 @@ impl TextStyle {
             uppercase: self.uppercase.or(fallback.uppercase),
             tracking: self.tracking.or(fallback.tracking),
             accent_bar: self.accent_bar.or(fallback.accent_bar),
+            balance: self.balance.or(fallback.balance),
             backdrop: self.backdrop.or(fallback.backdrop),
         }
     }

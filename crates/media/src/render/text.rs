@@ -70,7 +70,7 @@ fn substitute(c: char) -> Option<char> {
     match c {
         '\u{2212}' => Some('\u{2013}'),
         '\u{2010}' | '\u{2011}' => Some('-'),
-        '\u{2007}' | '\u{202F}' | '\u{2009}' | '\u{200A}' => Some(' '),
+        '\u{2007}' | '\u{202F}' | '\u{2009}' | '\u{200A}' | '\u{A0}' => Some(' '),
         _ => None,
     }
 }
@@ -247,7 +247,10 @@ pub(crate) fn wrap(
     let space = face.measure(" ");
     for paragraph in text.split('\n') {
         let words: Vec<&str> = if wrap {
-            paragraph.split_whitespace().collect()
+            paragraph
+                .split(is_break_space)
+                .filter(|w| !w.is_empty())
+                .collect()
         } else {
             let trimmed = paragraph.trim();
             if trimmed.is_empty() {
@@ -298,6 +301,12 @@ pub(crate) fn wrap(
         lines,
         had_overwide_word: overwide,
     }
+}
+
+/// Whitespace a line may break at: every Unicode space except the no-break ones (U+00A0, U+2007,
+/// U+202F), so `60\u{a0}°C` stays together.
+fn is_break_space(c: char) -> bool {
+    c.is_whitespace() && !matches!(c, '\u{A0}' | '\u{2007}' | '\u{202F}')
 }
 
 /// Splits one word into pieces that each fit `max_width` (at least one character per piece).
@@ -352,6 +361,23 @@ mod tests {
         assert!(wrapped.lines.len() > 2);
         assert!(wrapped.lines.iter().all(|l| face.measure(l) <= 400.0));
         assert_eq!(wrapped.lines.join(" "), text);
+    }
+
+    #[test]
+    fn no_break_spaces_keep_their_neighbours_on_one_line() {
+        let face = Face::new(fonts().get(Weight::Bold), 80.0, 0.0);
+        let width = face.measure("Steam the milk to 60");
+        let wrapped = wrap(
+            &face,
+            "Steam the milk to 60\u{a0}°C",
+            width + 1.0,
+            true,
+            false,
+        );
+        assert_eq!(
+            wrapped.lines,
+            vec!["Steam the milk to".to_owned(), "60\u{a0}°C".to_owned()]
+        );
     }
 
     #[test]

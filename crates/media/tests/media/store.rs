@@ -211,6 +211,34 @@ async fn serving_resolves_only_valid_keys_to_files() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_puts_of_the_same_image_leave_one_intact_file() {
+    let dir = TempDir::new().unwrap();
+    let store = std::sync::Arc::new(LocalFolderStore::new(dir.path(), PUBLIC).unwrap());
+    let image = std::sync::Arc::new(photo());
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let (store, image) = (store.clone(), image.clone());
+            tokio::spawn(async move { store_image(store.as_ref(), &image).await.unwrap().1 })
+        })
+        .collect();
+    let mut created = 0;
+    for task in tasks {
+        if task.await.unwrap() == PutOutcome::Created {
+            created += 1;
+        }
+    }
+    assert!(created >= 1);
+    let key = image.key();
+    assert_eq!(store.get(&key).await.unwrap(), image.bytes);
+    let shard = store.path_of(&key).parent().unwrap().to_path_buf();
+    assert_eq!(
+        std::fs::read_dir(shard).unwrap().count(),
+        1,
+        "temporary files were left behind"
+    );
+}
+
 #[tokio::test]
 async fn a_put_leaves_no_temporary_files_behind() {
     let dir = TempDir::new().unwrap();
