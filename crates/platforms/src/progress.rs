@@ -42,6 +42,33 @@ impl PublishProgress {
         }
     }
 
+    /// Every remote id obtained so far, current and abandoned, for the publish ledger and support.
+    pub fn remote_ids(&self) -> Vec<String> {
+        match self {
+            Self::Tiktok(p) => p
+                .failed_publish_ids
+                .iter()
+                .chain(p.publish_id.iter())
+                .cloned()
+                .collect(),
+            Self::Instagram(p) => p
+                .abandoned
+                .iter()
+                .cloned()
+                .chain(p.items.iter().map(|c| c.id.clone()))
+                .chain(p.carousel.iter().map(|c| c.id.clone()))
+                .chain(p.media_id.iter().cloned())
+                .collect(),
+            Self::Facebook(p) => p
+                .abandoned
+                .iter()
+                .cloned()
+                .chain(p.photos.iter().map(|ph| ph.id.clone()))
+                .chain(p.post_id.iter().cloned())
+                .collect(),
+        }
+    }
+
     /// Whether anything that may become a visible post was already requested.
     pub fn post_requested(&self) -> bool {
         match self {
@@ -141,5 +168,34 @@ pub struct Step {
 impl Step {
     pub(crate) fn new(progress: PublishProgress, next: Next) -> Self {
         Self { progress, next }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_round_trips_through_json_with_every_remote_id() {
+        let progress = PublishProgress::Instagram(InstagramProgress {
+            items: vec![Container {
+                id: "11".into(),
+                created_at: Utc::now(),
+                finished: true,
+            }],
+            carousel: None,
+            media_id: Some("17920238422030506".into()),
+            abandoned: vec!["10".into()],
+        });
+        let text = serde_json::to_string(&progress).expect("serializes");
+        assert!(text.contains(r#""platform":"instagram""#), "{text}");
+        let back: PublishProgress = serde_json::from_str(&text).expect("deserializes");
+        assert_eq!(back, progress);
+        assert_eq!(back.remote_ids(), vec!["10", "11", "17920238422030506"]);
+        assert!(back.post_requested());
+        let fresh: PublishProgress =
+            serde_json::from_str(r#"{"platform":"tiktok","publish_id":null}"#)
+                .expect("old rows load");
+        assert_eq!(fresh, PublishProgress::start(Platform::Tiktok));
     }
 }
