@@ -181,6 +181,7 @@ impl<'a> Renderer<'a> {
     /// # Errors
     /// As [`Renderer::render_all`].
     pub fn render_pixels(&mut self, spec: &CarouselSpec, index: usize) -> Result<RgbImage> {
+        spec.validate()?;
         let slide = spec
             .slides
             .get(index)

@@ -189,10 +189,35 @@ impl CarouselSpec {
         if let Some(bg) = &self.defaults.background {
             bg.validate("defaults")?;
         }
+        self.defaults.padding.validate("defaults")?;
+        for scrim in self
+            .slides
+            .iter()
+            .filter_map(|s| s.scrim.as_ref())
+            .chain(self.defaults.scrim.as_ref())
+        {
+            if !((0.0..=1.0).contains(&scrim.opacity) && (0.0..=1.0).contains(&scrim.start)) {
+                return Err(Error::InvalidSpec(
+                    "scrim opacity and start must be 0..=1".into(),
+                ));
+            }
+        }
+        if !(0.0..=1000.0).contains(&self.defaults.gap) {
+            return Err(Error::InvalidSpec(
+                "defaults: gap must be 0..=1000 px".into(),
+            ));
+        }
+        let styles = &self.defaults.styles;
+        for style in [styles.title, styles.body, styles.footer, styles.counter] {
+            style.validate("defaults.styles")?;
+        }
         for (i, slide) in self.slides.iter().enumerate() {
             let at = format!("slide {}", i + 1);
             if let Some(bg) = &slide.background {
                 bg.validate(&at)?;
+            }
+            if let Some(p) = &slide.padding {
+                p.validate(&at)?;
             }
             for block in &slide.text {
                 if let Some(key) = block.unknown.keys().next() {
@@ -200,19 +225,7 @@ impl CarouselSpec {
                         "{at}: unknown text block field `{key}`"
                     )));
                 }
-                let s = &block.style;
-                if s.size.is_some_and(|v| !(4.0..=400.0).contains(&v))
-                    || s.min_size.is_some_and(|v| !(4.0..=400.0).contains(&v))
-                {
-                    return Err(Error::InvalidSpec(format!(
-                        "{at}: font sizes must be 4..=400 px"
-                    )));
-                }
-                if s.line_height.is_some_and(|v| !(0.8..=3.0).contains(&v)) {
-                    return Err(Error::InvalidSpec(format!(
-                        "{at}: line_height must be 0.8..=3"
-                    )));
-                }
+                block.style.validate(&at)?;
             }
         }
         Ok(())
@@ -305,6 +318,21 @@ impl Default for Insets {
             right: 88.0,
             bottom: 96.0,
             left: 88.0,
+        }
+    }
+}
+
+impl Insets {
+    fn validate(&self, at: &str) -> Result<()> {
+        if [self.top, self.right, self.bottom, self.left]
+            .iter()
+            .all(|v| (0.0..=2000.0).contains(v))
+        {
+            Ok(())
+        } else {
+            Err(Error::InvalidSpec(format!(
+                "{at}: padding must be 0..=2000 px on every side"
+            )))
         }
     }
 }
@@ -580,6 +608,33 @@ pub struct TextStyle {
 }
 
 impl TextStyle {
+    fn validate(&self, at: &str) -> Result<()> {
+        let out_of = |v: Option<f32>, range: std::ops::RangeInclusive<f32>| {
+            v.is_some_and(|v| !range.contains(&v))
+        };
+        if out_of(self.size, 4.0..=400.0) || out_of(self.min_size, 4.0..=400.0) {
+            return Err(Error::InvalidSpec(format!(
+                "{at}: font sizes must be 4..=400 px"
+            )));
+        }
+        if out_of(self.line_height, 0.8..=3.0) {
+            return Err(Error::InvalidSpec(format!(
+                "{at}: line_height must be 0.8..=3"
+            )));
+        }
+        if out_of(self.tracking, -0.2..=1.0) {
+            return Err(Error::InvalidSpec(format!(
+                "{at}: tracking must be -0.2..=1 em"
+            )));
+        }
+        if self.max_lines == Some(0) {
+            return Err(Error::InvalidSpec(format!(
+                "{at}: max_lines must be at least 1"
+            )));
+        }
+        Ok(())
+    }
+
     /// Fills every unset field from `fallback`.
     #[must_use]
     pub fn or(self, fallback: TextStyle) -> TextStyle {

@@ -347,6 +347,20 @@ fn invalid_specs_are_refused_with_a_clear_code() {
             "two stops",
         ),
         ("canvas = \"landscape\"\n[[slides]]", "landscape"),
+        (
+            "[defaults.styles.body]\nmin_size = 0\n[[slides]]",
+            "font sizes",
+        ),
+        (
+            "[defaults.styles.title]\nsize = nan\n[[slides]]",
+            "font sizes",
+        ),
+        ("[defaults]\npadding = -5\n[[slides]]", "padding"),
+        ("[[slides]]\nscrim = { opacity = 1.5 }", "opacity"),
+        (
+            "[[slides]]\ntext = [{ role = \"body\", text = \"x\", max_lines = 0 }]",
+            "max_lines",
+        ),
     ];
     for (toml, needle) in cases {
         let err = CarouselSpec::from_toml_str(toml)
