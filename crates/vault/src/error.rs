@@ -119,7 +119,9 @@ impl Error {
     /// The setting an operator must fix, for configuration errors.
     pub fn setting(&self) -> Option<&str> {
         match self {
-            Error::KeyMissing { setting, .. } | Error::KeyMalformed { setting, .. } => Some(setting),
+            Error::KeyMissing { setting, .. } | Error::KeyMalformed { setting, .. } => {
+                Some(setting)
+            }
             _ => None,
         }
     }

@@ -96,7 +96,12 @@ fn keys_by_id<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<u32, SecretStr
     Ok(raw.into_iter().map(|(k, v)| (k.0, v)).collect())
 }
 
-/// 32 bytes of key, zeroized on drop and never printed.
+/// 32 bytes of key, zeroized on drop and never printed or serialized.
+///
+/// ```compile_fail
+/// fn to_json<T: serde::Serialize>(_: &T) {}
+/// to_json(&natronfx_vault::KeyMaterial::generate().unwrap());
+/// ```
 #[derive(Clone)]
 pub struct KeyMaterial(Zeroizing<[u8; KEY_LEN]>);
 
@@ -123,7 +128,9 @@ impl KeyMaterial {
             return Err(malformed("it is empty".into()));
         }
         let decoded = Zeroizing::new(STANDARD.decode(text).map_err(|_| {
-            malformed("it is not standard base64 (generate one with `openssl rand -base64 32`)".into())
+            malformed(
+                "it is not standard base64 (generate one with `openssl rand -base64 32`)".into(),
+            )
         })?);
         if decoded.len() != KEY_LEN {
             return Err(malformed(format!(

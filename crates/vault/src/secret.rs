@@ -19,6 +19,13 @@ pub const REDACTED: &str = "[REDACTED]";
 /// assert_eq!(format!("{token:?} {token}"), "[REDACTED] [REDACTED]");
 /// assert_eq!(token.expose(), "act.example-token");
 /// ```
+///
+/// It cannot be serialized by accident:
+///
+/// ```compile_fail
+/// fn to_json<T: serde::Serialize>(_: &T) {}
+/// to_json(&natronfx_vault::Secret::from("act.example-token"));
+/// ```
 #[derive(Clone)]
 pub struct Secret(SecretString);
 

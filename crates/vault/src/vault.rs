@@ -341,11 +341,14 @@ impl Vault {
         let mut unreadable: HashSet<(AccountId, String, Vec<u8>)> = HashSet::new();
         let mut stopped = false;
         loop {
-            let limit = batch_size.saturating_add(u32::try_from(unreadable.len()).unwrap_or(u32::MAX));
+            let limit =
+                batch_size.saturating_add(u32::try_from(unreadable.len()).unwrap_or(u32::MAX));
             let rows = self.store.credentials_not_sealed_by(primary, limit).await?;
             let batch: Vec<SealedCredential> = rows
                 .into_iter()
-                .filter(|r| !unreadable.contains(&(r.account_id, r.field.clone(), r.ciphertext.clone())))
+                .filter(|r| {
+                    !unreadable.contains(&(r.account_id, r.field.clone(), r.ciphertext.clone()))
+                })
                 .take(batch_size as usize)
                 .collect();
             if batch.is_empty() {
