@@ -135,6 +135,37 @@ fn the_same_spec_renders_to_the_same_bytes() {
     assert_eq!(first, second);
 }
 
+/// 64-bit difference hash: 9×8 grey thumbnail, one bit per horizontal neighbour comparison.
+fn dhash(img: &RgbImage) -> u64 {
+    let grey = image::imageops::grayscale(img);
+    let small = image::imageops::resize(&grey, 9, 8, image::imageops::FilterType::Triangle);
+    let mut hash = 0u64;
+    for y in 0..8 {
+        for x in 0..8 {
+            hash = (hash << 1) | u64::from(small.get_pixel(x, y)[0] < small.get_pixel(x + 1, y)[0]);
+        }
+    }
+    hash
+}
+
+#[test]
+fn the_example_slide_still_looks_like_the_committed_one() {
+    // Compared by perceptual hash, not bytes: encoders may differ by a few bits between machines.
+    let (spec, options) = load("carousels/launch-day.toml");
+    let rendered = Renderer::new(&NoMedia, options)
+        .render_slide(&spec, 0)
+        .unwrap();
+    let golden = decode(&read_fixture("carousels/example-slide-1.jpg"));
+    let now = decode(&rendered.bytes);
+    assert_eq!(now.dimensions(), golden.dimensions());
+    let distance = (dhash(&now) ^ dhash(&golden)).count_ones();
+    assert!(
+        distance <= 4,
+        "slide 1 of launch-day.toml changed visibly (dHash distance {distance}); if intended, \
+         re-render it into fixtures/carousels/example-slide-1.jpg with the render_spec example"
+    );
+}
+
 #[test]
 fn quality_option_changes_the_output_size() {
     let (spec, options) = load("carousels/coffee-guide.json");

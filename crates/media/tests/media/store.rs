@@ -31,18 +31,20 @@ fn local() -> Fresh {
     }
 }
 
+fn s3_var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!(
+            "{name} is not set: the S3 store tests need a real S3-compatible server. From the repository root run \
+             `set -a; eval \"$(../shared/tools/s3-up)\"; set +a` (or `eval \"$(../shared/tools/s3-up)\"` and export \
+             S3_ENDPOINT S3_REGION S3_BUCKET AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY) first"
+        )
+    })
+}
+
 /// A fresh key prefix in the test bucket, so runs and tests never see each other's objects.
 fn s3() -> Fresh {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let var = |name: &str| {
-        std::env::var(name).unwrap_or_else(|_| {
-            panic!(
-                "{name} is not set: the S3 store tests need a real S3-compatible server. From the repository root run \
-                 `set -a; eval \"$(../shared/tools/s3-up)\"; set +a` (or `eval \"$(../shared/tools/s3-up)\"` and export \
-                 S3_ENDPOINT S3_REGION S3_BUCKET AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY) first"
-            )
-        })
-    };
+    let var = s3_var;
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -164,6 +166,37 @@ store_suite!(
     deleted_media_is_gone_and_deleting_again_succeeds,
     different_images_get_different_keys_and_both_survive,
 );
+
+// ---- S3 specifics ----
+
+/// Instagram and TikTok pull media by URL and refuse anything not served as an image, so the object
+/// must carry its MIME type.
+#[tokio::test]
+async fn s3_objects_are_served_with_their_image_content_type() {
+    use object_store::ObjectStoreExt;
+
+    let fresh = s3();
+    let image = photo();
+    let (key, _) = store_image(fresh.store.as_ref(), &image).await.unwrap();
+
+    let raw = object_store::aws::AmazonS3Builder::new()
+        .with_endpoint(s3_var("S3_ENDPOINT"))
+        .with_region(s3_var("S3_REGION"))
+        .with_bucket_name(s3_var("S3_BUCKET"))
+        .with_access_key_id(s3_var("AWS_ACCESS_KEY_ID"))
+        .with_secret_access_key(s3_var("AWS_SECRET_ACCESS_KEY"))
+        .with_allow_http(true)
+        .build()
+        .unwrap();
+    let location = object_store::path::Path::from(format!("{}{key}", fresh.prefix));
+    let got = raw.get(&location).await.unwrap();
+    let content_type = got
+        .attributes
+        .get(&object_store::Attribute::ContentType)
+        .map(|v| v.to_string());
+    assert_eq!(content_type.as_deref(), Some("image/jpeg"));
+    assert_eq!(got.bytes().await.unwrap().to_vec(), image.bytes);
+}
 
 // ---- local folder specifics ----
 
