@@ -1,7 +1,7 @@
 //! Media for NatronFX Publisher: safe ingest of untrusted images, content-addressed media stores, and the
 //! carousel renderer that turns a declarative slide spec into platform-ready JPEGs.
 //!
-//! - [`ingest`]: detect JPEG/PNG/WebP by content, refuse oversized files and decompression bombs before
+//! - [`ingest`](mod@ingest): detect JPEG/PNG/WebP by content, refuse oversized files and decompression bombs before
 //!   allocating, decode under `catch_unwind` on the blocking pool, apply EXIF orientation, strip all
 //!   metadata by re-encoding as baseline JPEG.
 //! - [`store`]: the [`MediaStore`] trait over [`MediaKey`]s (`<sha256>.jpg`), with [`LocalFolderStore`]
