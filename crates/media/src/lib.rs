@@ -53,5 +53,6 @@ pub use render::{
     render_carousel_async,
 };
 pub use store::{
-    LocalFolderStore, MediaStore, PutOutcome, S3Config, S3Store, ServedFile, store_image,
+    LocalFolderStore, MediaStore, MediaStoreConfig, PutOutcome, S3Config, S3Store, ServedFile,
+    store_image,
 };

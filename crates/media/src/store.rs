@@ -11,7 +11,7 @@ use object_store::path::Path as ObjectPath;
 use object_store::{
     Attribute, AttributeValue, Attributes, ObjectStore, ObjectStoreExt, PutOptions, PutPayload,
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::key::MediaKey;
 use crate::{Error, Result};
@@ -215,8 +215,10 @@ impl MediaStore for LocalFolderStore {
 // S3-compatible
 // ---------------------------------------------------------------------------------------------------------
 
-/// How to reach an S3-compatible bucket (AWS S3, MinIO, Ceph, R2, moto …).
-#[derive(Clone, Serialize, Deserialize)]
+/// How to reach an S3-compatible bucket (AWS S3, MinIO, Ceph, R2, moto …). Deserialize-only: it holds a
+/// secret, which is never serialized and never shown by `Debug`.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct S3Config {
     /// Endpoint URL such as `http://127.0.0.1:9000`; `None` means AWS itself.
     pub endpoint: Option<String>,
@@ -380,6 +382,37 @@ impl MediaStore for S3Store {
             Some(prefix) => join_url(&self.public_base_url, &format!("{prefix}/{key}")),
             None => join_url(&self.public_base_url, key.as_str()),
         }
+    }
+}
+
+/// Which media store to use, as read from configuration (`backend = "local"` or `backend = "s3"`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "backend", rename_all = "lowercase", deny_unknown_fields)]
+pub enum MediaStoreConfig {
+    /// A folder on this machine, served by the application.
+    Local {
+        /// The folder.
+        root: PathBuf,
+        /// Public URL the folder is served under, e.g. `https://media.example.com/m`.
+        public_base_url: String,
+    },
+    /// An S3-compatible bucket.
+    S3(S3Config),
+}
+
+impl MediaStoreConfig {
+    /// Builds the configured store.
+    ///
+    /// # Errors
+    /// `invalid-media-config` or `media-store-unavailable` as the backend's constructor returns.
+    pub fn build(&self) -> Result<Arc<dyn MediaStore>> {
+        Ok(match self {
+            MediaStoreConfig::Local {
+                root,
+                public_base_url,
+            } => Arc::new(LocalFolderStore::new(root.clone(), public_base_url)?),
+            MediaStoreConfig::S3(config) => Arc::new(S3Store::new(config)?),
+        })
     }
 }
 

@@ -310,6 +310,44 @@ fn media_keys_accept_only_hash_dot_extension() {
     assert!(serde_json::from_str::<MediaKey>("\"../x.png\"").is_err());
 }
 
+#[tokio::test]
+async fn the_configured_backend_is_built_from_toml() {
+    let dir = TempDir::new().unwrap();
+    let config: natronfx_media::MediaStoreConfig = toml::from_str(&format!(
+        "backend = \"local\"\nroot = {:?}\npublic_base_url = \"{PUBLIC}\"",
+        dir.path().join("m").display().to_string()
+    ))
+    .unwrap();
+    let store = config.build().unwrap();
+    let (key, _) = store_image(store.as_ref(), &photo()).await.unwrap();
+    assert!(
+        dir.path()
+            .join("m")
+            .join(&key.as_str()[..2])
+            .join(key.as_str())
+            .is_file()
+    );
+
+    let s3: natronfx_media::MediaStoreConfig = toml::from_str(
+        "backend = \"s3\"\nendpoint = \"http://127.0.0.1:9\"\nregion = \"us-east-1\"\nbucket = \"b\"\n\
+         access_key_id = \"k\"\nsecret_access_key = \"hidden-value\"\nallow_http = true\n\
+         public_base_url = \"https://cdn.example.com\"",
+    )
+    .unwrap();
+    assert!(!format!("{s3:?}").contains("hidden-value"));
+    let built = s3.build().unwrap();
+    assert_eq!(
+        built.public_url(&key),
+        format!("https://cdn.example.com/{key}")
+    );
+    let bad: Result<natronfx_media::MediaStoreConfig, _> =
+        toml::from_str("backend = \"local\"\nroot = \"/x\"\npublic_base_url = \"ftp://x\"");
+    assert_eq!(
+        bad.unwrap().build().unwrap_err().code(),
+        "invalid-media-config"
+    );
+}
+
 #[test]
 fn s3_config_debug_never_shows_the_secret() {
     let config = S3Config {
