@@ -2,7 +2,7 @@
 
 use natronfx_media::{ImageFormat, IngestLimits, ingest, ingest_blocking, probe};
 
-use crate::helpers::*;
+use crate::support::*;
 
 #[tokio::test]
 async fn a_truncated_jpeg_is_refused_as_corrupt() {
@@ -220,8 +220,8 @@ mod properties {
             which in 0usize..3,
         ) {
             let mut bytes = match which {
-                0 => crate::helpers::read_fixture("photos/rocket.jpg"),
-                1 => crate::helpers::read_fixture("photos/brick.png"),
+                0 => crate::support::read_fixture("photos/rocket.jpg"),
+                1 => crate::support::read_fixture("photos/brick.png"),
                 _ => seed.clone(),
             };
             for (at, v) in flips {

@@ -1,6 +1,6 @@
 //! Integration tests for natronfx-media: hostile uploads, both store backends, the renderer, platform rules.
 
-mod helpers;
+mod support;
 mod ingest;
 mod platform;
 mod render;

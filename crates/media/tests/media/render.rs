@@ -13,7 +13,7 @@ use natronfx_media::{
     ingest_blocking, platform, render_carousel, render_carousel_async, store_image,
 };
 
-use crate::helpers::*;
+use crate::support::*;
 
 const FIXTURES: [&str; 3] = [
     "carousels/launch-day.toml",

@@ -12,7 +12,7 @@ use natronfx_media::{
 };
 use tempfile::TempDir;
 
-use crate::helpers::read_fixture;
+use crate::support::read_fixture;
 
 const PUBLIC: &str = "https://media.example.com/m";
 
