@@ -1,7 +1,7 @@
 //! Integration tests for natronfx-media: hostile uploads, both store backends, the renderer, platform rules.
 
-mod support;
 mod ingest;
 mod platform;
 mod render;
 mod store;
+mod support;
