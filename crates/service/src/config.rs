@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::{Error, Result};
 
 /// Everything the binaries can be told.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Where the data lives.
@@ -19,6 +19,10 @@ pub struct Config {
     pub server: ServerConfig,
     /// Logging.
     pub log: LogConfig,
+    /// The team's quality rules.
+    pub quality: natronfx_workflow::QualityConfig,
+    /// Media storage.
+    pub media: crate::MediaConfig,
 }
 
 /// Database settings.
@@ -117,26 +121,43 @@ mod tests {
     fn the_example_config_documents_every_key_with_its_default() {
         figment::Jail::expect_with(|_| {
             let from_example = Config::load(Some(&example_path())).map_err(|e| e.to_string())?;
+            let as_toml = |c: &Config| toml::Value::try_from(c).map_err(|e| e.to_string());
             assert_eq!(
-                from_example,
-                Config::default(),
+                as_toml(&from_example)?,
+                as_toml(&Config::default())?,
                 "the example shows the defaults"
             );
-            // Every key of the defaults appears (uncommented) in the example.
+            // Every key of the defaults appears (uncommented) in the example, under its section.
             let text = std::fs::read_to_string(example_path()).map_err(|e| e.to_string())?;
-            let defaults = toml::Value::try_from(Config::default()).map_err(|e| e.to_string())?;
-            for (section, table) in defaults.as_table().into_iter().flatten() {
-                assert!(
-                    text.contains(&format!("[{section}]")),
-                    "section {section} missing"
-                );
-                for key in table.as_table().into_iter().flatten().map(|(k, _)| k) {
-                    assert!(
-                        text.lines().any(|l| l.starts_with(&format!("{key} ="))),
-                        "{section}.{key} missing"
-                    );
+            fn walk(text: &str, path: &str, table: &toml::Table) {
+                for (key, value) in table {
+                    let full = if path.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{path}.{key}")
+                    };
+                    match value.as_table() {
+                        Some(sub) => {
+                            assert!(
+                                text.contains(&format!("[{full}]")),
+                                "section [{full}] missing"
+                            );
+                            walk(text, &full, sub);
+                        }
+                        None => assert!(
+                            text.lines().any(|l| l.starts_with(&format!("{key} ="))),
+                            "{full} missing"
+                        ),
+                    }
                 }
             }
+            walk(
+                &text,
+                "",
+                as_toml(&Config::default())?
+                    .as_table()
+                    .ok_or("not a table")?,
+            );
             Ok(())
         });
     }

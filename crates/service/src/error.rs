@@ -34,6 +34,9 @@ pub enum Error {
     /// Storage refused or failed.
     #[error(transparent)]
     Store(#[from] store::Error),
+    /// An image was refused, or the media store failed.
+    #[error(transparent)]
+    Media(#[from] natronfx_media::Error),
     /// The credentials did not match a live user or token.
     #[error("wrong email or password, or a revoked token")]
     InvalidCredentials,
@@ -56,6 +59,9 @@ pub enum Error {
     /// Configuration could not be read.
     #[error("configuration error: {0}")]
     Config(String),
+    /// The post breaks a platform's rules or the team's; the findings say which and how to fix them.
+    #[error("the post fails its quality checks: {}", summary(.0))]
+    QualityCheckFailed(Vec<natronfx_workflow::Finding>),
     /// Hashing or another internal step failed.
     #[error("internal error: {0}")]
     Internal(String),
@@ -67,11 +73,13 @@ impl Error {
         match self {
             Error::Workflow(e) => e.code(),
             Error::Store(e) => e.code(),
+            Error::Media(e) => e.code(),
             Error::InvalidCredentials => "invalid-credentials",
             Error::NotInitialized(_) => "not-initialized",
             Error::AlreadyInitialized(_) => "already-initialized",
             Error::StaleVersion { .. } => "conflict",
             Error::Config(_) => "invalid-config",
+            Error::QualityCheckFailed(_) => "quality-check-failed",
             Error::Internal(_) => "internal-error",
         }
     }
@@ -79,10 +87,20 @@ impl Error {
     /// What kind of failure this is.
     pub fn kind(&self) -> ErrorKind {
         match self.code() {
-            "invalid-input" | "invalid-schedule" | "invalid-config" | "invalid-database-url" => {
-                ErrorKind::InvalidInput
-            }
-            "not-found" => ErrorKind::NotFound,
+            "invalid-input"
+            | "invalid-schedule"
+            | "invalid-config"
+            | "invalid-database-url"
+            | "quality-check-failed"
+            | "unsupported-image-format"
+            | "image-too-large"
+            | "image-corrupt"
+            | "decompression-bomb"
+            | "invalid-media-key"
+            | "invalid-carousel-spec"
+            | "background-unavailable"
+            | "invalid-media-config" => ErrorKind::InvalidInput,
+            "not-found" | "media-not-found" => ErrorKind::NotFound,
             "permission-denied" | "self-approval-forbidden" | "user-disabled" => {
                 ErrorKind::PermissionDenied
             }
@@ -93,6 +111,30 @@ impl Error {
             | "already-initialized"
             | "not-initialized" => ErrorKind::Conflict,
             _ => ErrorKind::Internal,
+        }
+    }
+}
+
+fn summary(findings: &[natronfx_workflow::Finding]) -> String {
+    let errors: Vec<String> = findings
+        .iter()
+        .filter(|f| f.is_error())
+        .map(|f| match (f.platform, f.slide) {
+            (Some(p), Some(n)) => format!("{p} slide {n}: {}", f.message),
+            (Some(p), None) => format!("{p}: {}", f.message),
+            (None, Some(n)) => format!("slide {n}: {}", f.message),
+            (None, None) => f.message.clone(),
+        })
+        .collect();
+    errors.join("; ")
+}
+
+impl Error {
+    /// The quality findings behind a `quality-check-failed`, for callers that show them in detail.
+    pub fn findings(&self) -> Option<&[natronfx_workflow::Finding]> {
+        match self {
+            Error::QualityCheckFailed(f) => Some(f),
+            _ => None,
         }
     }
 }

@@ -19,8 +19,10 @@
 mod clock;
 pub mod config;
 mod error;
+mod media;
 mod people;
 mod posts;
+mod quality;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -31,6 +33,7 @@ use natronfx_store::Store;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
 pub use error::{Error, ErrorKind, Result};
+pub use media::{MediaConfig, MediaView};
 pub use people::NewToken;
 pub use posts::{PostInput, PostPatch, PostView, ScheduleRequest, SlideInput, TargetInput};
 
@@ -46,12 +49,53 @@ pub const APPROVAL_POLICY_SETTING: &str = "approval_policy";
 pub struct Service {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    quality: natronfx_workflow::QualityConfig,
+    media: Option<Arc<dyn natronfx_media::MediaStore>>,
+    media_limits: natronfx_media::IngestLimits,
 }
 
 impl Service {
     /// A service over `store`, telling time by `clock`.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Service { store, clock }
+        Service {
+            store,
+            clock,
+            quality: Default::default(),
+            media: None,
+            media_limits: Default::default(),
+        }
+    }
+
+    /// The same service judging posts by the team's quality rules (banned terms, TikTok settings).
+    pub fn with_quality(mut self, quality: natronfx_workflow::QualityConfig) -> Self {
+        self.quality = quality;
+        self
+    }
+
+    /// The same service storing media in `store`, refusing uploads beyond `limits`.
+    pub fn with_media(
+        mut self,
+        store: Arc<dyn natronfx_media::MediaStore>,
+        limits: natronfx_media::IngestLimits,
+    ) -> Self {
+        self.media = Some(store);
+        self.media_limits = limits;
+        self
+    }
+
+    /// The media store, when one is configured (the server serves a local one).
+    pub fn media_store_handle(&self) -> Option<&Arc<dyn natronfx_media::MediaStore>> {
+        self.media.as_ref()
+    }
+
+    /// Opens the database and the media store named in `config` and applies the rest of the
+    /// configuration.
+    pub async fn from_config(config: &Config) -> Result<Self> {
+        let media = config.media.open()?;
+        Ok(Service::open(&config.database.url)
+            .await?
+            .with_quality(config.quality.clone())
+            .with_media(media, config.media.limits))
     }
 
     /// Opens the database at `url` (migrating it) with the system clock.

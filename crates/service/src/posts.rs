@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use natronfx_store::{PostFilter, PostSummary, StoredAuditEvent};
 use natronfx_workflow::{
     Account, AccountId, Action, AltText, Ambiguity, AuditEvent, Caption, ContentEdit, Hashtag,
-    LocalSchedule, Post, PostDraft, PostId, ScheduledAt, Slide, TargetId, TargetSpec, Title, User,
-    authorize,
+    LocalSchedule, Post, PostDraft, PostId, PostState, ScheduledAt, Slide, TargetId, TargetOptions,
+    TargetSpec, Title, User, authorize,
 };
 use serde::Deserialize;
 
@@ -29,6 +29,9 @@ pub struct TargetInput {
     /// A caption used on this account instead of the post's.
     #[serde(default)]
     pub caption: Option<String>,
+    /// The platform's per-post choices (TikTok privacy level and toggles).
+    #[serde(default)]
+    pub options: TargetOptions,
 }
 
 /// A new post as a caller gives it.
@@ -84,6 +87,15 @@ pub struct ScheduleRequest {
     pub expected_version: Option<i64>,
 }
 
+/// Whether an operation must pass the quality checks before it is saved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gate {
+    /// No check: the operation moves away from publishing (edit, unschedule, archive, ...).
+    None,
+    /// Error findings refuse it.
+    Quality,
+}
+
 fn slides(input: &[SlideInput]) -> Result<Vec<Slide>> {
     input
         .iter()
@@ -124,6 +136,7 @@ impl Service {
                     platform: account.platform,
                     account_id: account.id,
                     caption_override: t.caption.as_deref().map(Caption::parse).transpose()?,
+                    options: t.options.clone(),
                 })
             })
             .collect()
@@ -174,6 +187,7 @@ impl Service {
         actor: &User,
         id: PostId,
         expected_version: Option<i64>,
+        gate: Gate,
         op: F,
     ) -> Result<Post>
     where
@@ -191,6 +205,11 @@ impl Service {
             });
         }
         let events = op(&mut post, self.now())?;
+        // Moving towards publishing (submit, the approval that completes a review, schedule) needs a post
+        // that passes every error-level quality check, judged on the post as it would be saved.
+        if gate == Gate::Quality && post.state() != PostState::Draft {
+            self.require_quality(&post).await?;
+        }
         self.store.save_post(post.snapshot(), &events).await?;
         Ok(self.store.post(id).await?)
     }
@@ -207,17 +226,23 @@ impl Service {
                 None => None,
             },
         };
-        self.change(actor, id, patch.expected_version, |post, now| {
-            post.edit(actor, edit, now)
-        })
+        self.change(
+            actor,
+            id,
+            patch.expected_version,
+            Gate::None,
+            |post, now| post.edit(actor, edit, now),
+        )
         .await
     }
 
     /// Sends a post to review (approving it at once under the `none` policy).
     pub async fn submit_post(&self, actor: &User, id: PostId) -> Result<Post> {
         let policy = self.approval_policy().await?;
-        self.change(actor, id, None, |post, now| post.submit(actor, policy, now))
-            .await
+        self.change(actor, id, None, Gate::Quality, |post, now| {
+            post.submit(actor, policy, now)
+        })
+        .await
     }
 
     /// Approves the current content of a post.
@@ -228,7 +253,7 @@ impl Service {
         comment: Option<String>,
     ) -> Result<Post> {
         let policy = self.approval_policy().await?;
-        self.change(actor, id, None, |post, now| {
+        self.change(actor, id, None, Gate::None, |post, now| {
             post.approve(actor, policy, comment, now)
         })
         .await
@@ -241,7 +266,7 @@ impl Service {
         id: PostId,
         comment: Option<String>,
     ) -> Result<Post> {
-        self.change(actor, id, None, |post, now| {
+        self.change(actor, id, None, Gate::None, |post, now| {
             post.request_changes(actor, comment, now)
         })
         .await
@@ -254,7 +279,7 @@ impl Service {
         id: PostId,
         comment: Option<String>,
     ) -> Result<Post> {
-        self.change(actor, id, None, |post, now| {
+        self.change(actor, id, None, Gate::None, |post, now| {
             post.reject(actor, comment, now)
         })
         .await
@@ -301,9 +326,13 @@ impl Service {
         let accounts = self.store.list_accounts().await?;
         let which = Self::target_ids(&post, &accounts, &request.targets, self)?;
         let which = (!which.is_empty()).then_some(which);
-        self.change(actor, id, request.expected_version, |post, now| {
-            post.schedule(actor, which.as_deref(), at, now)
-        })
+        self.change(
+            actor,
+            id,
+            request.expected_version,
+            Gate::Quality,
+            |post, now| post.schedule(actor, which.as_deref(), at, now),
+        )
         .await
     }
 
@@ -318,7 +347,7 @@ impl Service {
         let accounts = self.store.list_accounts().await?;
         let which = Self::target_ids(&post, &accounts, targets, self)?;
         let which = (!which.is_empty()).then_some(which);
-        self.change(actor, id, None, |post, now| {
+        self.change(actor, id, None, Gate::None, |post, now| {
             post.unschedule(actor, which.as_deref(), now)
         })
         .await
@@ -331,8 +360,10 @@ impl Service {
         id: PostId,
         note: Option<String>,
     ) -> Result<Post> {
-        self.change(actor, id, None, |post, now| post.archive(actor, note, now))
-            .await
+        self.change(actor, id, None, Gate::None, |post, now| {
+            post.archive(actor, note, now)
+        })
+        .await
     }
 }
 

@@ -97,6 +97,15 @@ pub trait PostStore: Send + Sync {
     async fn save_post(&self, post: &PostSnapshot, events: &[AuditEvent]) -> Result<i64>;
     /// A page of posts, newest change first.
     async fn list_posts(&self, filter: &PostFilter) -> Result<Vec<PostSummary>>;
+    /// How many targets of other posts go to `account` (scheduled, publishing or published) with an
+    /// instant in `[from, to]`: what a platform's rolling publishing quota counts.
+    async fn targets_for_account_between(
+        &self,
+        account: AccountId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        excluding_post: PostId,
+    ) -> Result<i64>;
 }
 
 /// Connected accounts (their credentials are kept separately).

@@ -174,6 +174,7 @@ pub(crate) struct TargetRow {
     platform: String,
     account_id: String,
     caption_override: Option<String>,
+    options: String,
     state: String,
     scheduled_at: Option<DateTime<Utc>>,
 }
@@ -190,6 +191,8 @@ impl TryFrom<TargetRow> for Target {
                 .as_deref()
                 .map(Caption::parse)
                 .transpose()?,
+            options: serde_json::from_str(&r.options)
+                .map_err(|e| Error::Corrupt(format!("bad target options: {e}")))?,
             state: parse("target state", &r.state)?,
             scheduled_at: r.scheduled_at.map(ScheduledAt::from_stored),
         })

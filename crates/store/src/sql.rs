@@ -247,10 +247,11 @@ macro_rules! impl_sql_store {
             }
             for t in &post.targets {
                 sqlx::query(
-                    "INSERT INTO targets (id, post_id, platform, account_id, caption_override, state, scheduled_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                    "INSERT INTO targets \
+                     (id, post_id, platform, account_id, caption_override, state, scheduled_at, options) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
                      ON CONFLICT (id) DO UPDATE SET caption_override = excluded.caption_override, \
-                     state = excluded.state, scheduled_at = excluded.scheduled_at",
+                     state = excluded.state, scheduled_at = excluded.scheduled_at, options = excluded.options",
                 )
                 .bind(t.id.to_string())
                 .bind(&id)
@@ -259,6 +260,7 @@ macro_rules! impl_sql_store {
                 .bind(t.caption_override.as_ref().map(|c| c.as_str()))
                 .bind(t.state.as_str())
                 .bind(t.scheduled_at.map(|s| s.instant()))
+                .bind(serde_json::to_string(&t.options).map_err(|e| Error::Corrupt(e.to_string()))?)
                 .execute(&mut **tx)
                 .await
                 .map_err(|e| match e {
@@ -328,7 +330,7 @@ macro_rules! impl_sql_store {
                         .fetch_all(&self.pool)
                         .await?;
                 let targets: Vec<TargetRow> = sqlx::query_as(
-                    "SELECT id, platform, account_id, caption_override, state, scheduled_at \
+                    "SELECT id, platform, account_id, caption_override, options, state, scheduled_at \
                      FROM targets WHERE post_id = $1 ORDER BY platform, id",
                 )
                 .bind(&key)
@@ -418,6 +420,27 @@ macro_rules! impl_sql_store {
                 .fetch_all(&self.pool)
                 .await?;
                 rows.into_iter().map(PostSummary::try_from).collect()
+            }
+
+            async fn targets_for_account_between(
+                &self,
+                account: AccountId,
+                from: DateTime<Utc>,
+                to: DateTime<Utc>,
+                excluding_post: PostId,
+            ) -> Result<i64> {
+                let (n,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM targets WHERE account_id = $1 AND post_id <> $2 \
+                     AND state IN ('scheduled', 'publishing', 'published') \
+                     AND scheduled_at >= $3 AND scheduled_at <= $4",
+                )
+                .bind(account.to_string())
+                .bind(excluding_post.to_string())
+                .bind(from)
+                .bind(to)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(n)
             }
         }
 

@@ -50,8 +50,8 @@ pub use id::{AccountId, MediaId, PostId, ReviewId, TargetId, TokenId, UserId};
 pub use permission::{Action, authorize};
 pub use platform::Platform;
 pub use post::{
-    AltText, Caption, ContentEdit, Post, PostDraft, PostSnapshot, Slide, Target, TargetSpec,
-    TargetState, Title,
+    AltText, Caption, ContentEdit, Post, PostDraft, PostSnapshot, Slide, Target, TargetOptions,
+    TargetSpec, TargetState, Title,
 };
 pub use quality::{
     CheckInput, Finding, Fix, QualityConfig, Severity, SlideFacts, SlideFormat, TikTokChoices,

@@ -141,6 +141,30 @@ pub struct Slide {
     pub alt_text: AltText,
 }
 
+/// Per-target choices a platform asks the person for. Only TikTok has any today; they are ignored elsewhere.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TargetOptions {
+    /// TikTok privacy level (`PUBLIC_TO_EVERYONE`, `MUTUAL_FOLLOW_FRIENDS`, `FOLLOWER_OF_CREATOR`,
+    /// `SELF_ONLY`). TikTok's rules forbid a default: `None` until the person picks one.
+    pub privacy_level: Option<String>,
+    /// TikTok: turn comments off.
+    pub disable_comment: bool,
+    /// TikTok: paid partnership promoting a third party ("branded content").
+    pub brand_content: bool,
+    /// TikTok: promotes the creator's own brand ("your brand").
+    pub brand_organic: bool,
+    /// TikTok photo posts: let TikTok add recommended music.
+    pub auto_add_music: bool,
+}
+
+impl TargetOptions {
+    /// True when nothing was chosen.
+    pub fn is_default(&self) -> bool {
+        *self == TargetOptions::default()
+    }
+}
+
 /// Where a post should go: an account on a platform, with an optional caption for that account only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetSpec {
@@ -150,6 +174,9 @@ pub struct TargetSpec {
     pub account_id: AccountId,
     /// A caption used instead of the post's on this account.
     pub caption_override: Option<Caption>,
+    /// The platform's per-post choices.
+    #[serde(default)]
+    pub options: TargetOptions,
 }
 
 /// Where one target is on its way to the platform.
@@ -226,6 +253,9 @@ pub struct Target {
     pub account_id: AccountId,
     /// A caption for this account only.
     pub caption_override: Option<Caption>,
+    /// The platform's per-post choices.
+    #[serde(default)]
+    pub options: TargetOptions,
     /// Where it is.
     pub state: TargetState,
     /// When it should be published.
@@ -338,6 +368,7 @@ fn build_targets(specs: Vec<TargetSpec>, existing: &[Target]) -> Result<Vec<Targ
             platform: spec.platform,
             account_id: spec.account_id,
             caption_override: spec.caption_override,
+            options: spec.options,
             state: TargetState::Unscheduled,
             scheduled_at: None,
         });
@@ -866,6 +897,7 @@ mod tests {
                 platform: Platform::Instagram,
                 account_id: AccountId::random(),
                 caption_override: None,
+                options: Default::default(),
             }],
         }
     }
@@ -1103,6 +1135,7 @@ mod tests {
             platform: Platform::Tiktok,
             account_id: AccountId::random(),
             caption_override: None,
+            options: Default::default(),
         });
         let mut p = Post::create(PostId::random(), &author, d, now()).unwrap().0;
         p.submit(&author, ApprovalPolicy::Required, now()).unwrap();

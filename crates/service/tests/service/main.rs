@@ -2,24 +2,38 @@
 
 use chrono::Duration;
 use natronfx_service::testing::{TEST_PASSWORD, TestApp};
+use natronfx_service::workflow::TargetOptions;
 use natronfx_service::workflow::{ApprovalPolicy, PostState, Role, TargetState};
-use natronfx_service::{ErrorKind, PostInput, PostPatch, ScheduleRequest, TargetInput};
+use natronfx_service::{ErrorKind, PostInput, PostPatch, ScheduleRequest, SlideInput, TargetInput};
 use secrecy::{ExposeSecret, SecretString};
 
-fn input(title: &str) -> PostInput {
+/// A post that passes every quality check: two portrait JPEG slides, Instagram and TikTok (private).
+async fn input(app: &TestApp, title: &str) -> PostInput {
+    let mut slides = Vec::new();
+    for alt in ["a cup", "the beans"] {
+        slides.push(SlideInput {
+            media_id: app.jpeg(1080, 1350).await.to_string(),
+            alt_text: alt.into(),
+        });
+    }
     PostInput {
         title: title.into(),
         caption: "Fresh roast #coffee".into(),
         hashtags: vec!["morning".into()],
-        slides: vec![],
+        slides,
         targets: vec![
             TargetInput {
                 account: "@sandbox.instagram".into(),
                 caption: None,
+                options: Default::default(),
             },
             TargetInput {
                 account: "@sandbox.tiktok".into(),
                 caption: Some("tt caption".into()),
+                options: TargetOptions {
+                    privacy_level: Some("SELF_ONLY".into()),
+                    ..Default::default()
+                },
             },
         ],
     }
@@ -40,7 +54,7 @@ async fn a_post_goes_from_draft_to_scheduled_and_the_author_cannot_approve_it() 
     let app = TestApp::sqlite().await;
     let s = &app.service;
     let post = s
-        .create_post(&app.editor, input("Winter launch"))
+        .create_post(&app.editor, input(&app, "Winter launch").await)
         .await
         .unwrap();
     assert_eq!(post.state(), PostState::Draft);
@@ -83,7 +97,10 @@ async fn a_post_goes_from_draft_to_scheduled_and_the_author_cannot_approve_it() 
 async fn an_admin_author_cannot_approve_their_own_post_under_required() {
     let app = TestApp::sqlite().await;
     let s = &app.service;
-    let post = s.create_post(&app.admin, input("Own post")).await.unwrap();
+    let post = s
+        .create_post(&app.admin, input(&app, "Own post").await)
+        .await
+        .unwrap();
     s.submit_post(&app.admin, post.id).await.unwrap();
     let err = s.approve_post(&app.admin, post.id, None).await.unwrap_err();
     assert_eq!(err.code(), "self-approval-forbidden");
@@ -104,7 +121,10 @@ async fn multi_policy_needs_two_reviewers_and_none_needs_nobody() {
     s.set_approval_policy(&app.admin, ApprovalPolicy::Multi(2))
         .await
         .unwrap();
-    let post = s.create_post(&app.editor, input("Two eyes")).await.unwrap();
+    let post = s
+        .create_post(&app.editor, input(&app, "Two eyes").await)
+        .await
+        .unwrap();
     s.submit_post(&app.editor, post.id).await.unwrap();
     let post = s.approve_post(&app.reviewer, post.id, None).await.unwrap();
     assert_eq!(post.state(), PostState::InReview);
@@ -114,7 +134,7 @@ async fn multi_policy_needs_two_reviewers_and_none_needs_nobody() {
         .await
         .unwrap();
     let post = s
-        .create_post(&app.editor, input("No review"))
+        .create_post(&app.editor, input(&app, "No review").await)
         .await
         .unwrap();
     assert_eq!(
@@ -128,7 +148,7 @@ async fn a_stale_version_is_a_conflict_and_changes_nothing() {
     let app = TestApp::sqlite().await;
     let s = &app.service;
     let post = s
-        .create_post(&app.editor, input("Versioned"))
+        .create_post(&app.editor, input(&app, "Versioned").await)
         .await
         .unwrap();
     let v = post.version;
@@ -155,7 +175,10 @@ async fn a_stale_version_is_a_conflict_and_changes_nothing() {
 async fn schedules_in_a_gap_or_the_past_are_invalid() {
     let app = TestApp::sqlite().await;
     let s = &app.service;
-    let post = s.create_post(&app.editor, input("Timing")).await.unwrap();
+    let post = s
+        .create_post(&app.editor, input(&app, "Timing").await)
+        .await
+        .unwrap();
     s.submit_post(&app.editor, post.id).await.unwrap();
     s.approve_post(&app.reviewer, post.id, None).await.unwrap();
     let err = s
@@ -194,10 +217,16 @@ async fn viewers_and_reviewers_cannot_write_posts() {
     let app = TestApp::sqlite().await;
     let s = &app.service;
     for who in [&app.viewer, &app.reviewer] {
-        let err = s.create_post(who, input("nope")).await.unwrap_err();
+        let err = s
+            .create_post(who, input(&app, "nope").await)
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::PermissionDenied);
     }
-    let post = s.create_post(&app.editor, input("mine")).await.unwrap();
+    let post = s
+        .create_post(&app.editor, input(&app, "mine").await)
+        .await
+        .unwrap();
     let other = s
         .add_user(&app.admin, "other@example.com", "Other", Role::Editor, None)
         .await
@@ -317,7 +346,7 @@ async fn the_same_flow_runs_on_postgres() {
     let app = TestApp::postgres().await;
     let s = &app.service;
     let post = s
-        .create_post(&app.editor, input("On PostgreSQL"))
+        .create_post(&app.editor, input(&app, "On PostgreSQL").await)
         .await
         .unwrap();
     s.submit_post(&app.editor, post.id).await.unwrap();
@@ -333,4 +362,183 @@ async fn the_same_flow_runs_on_postgres() {
     assert_eq!(post.state(), PostState::Scheduled);
     let at = post.targets[0].scheduled_at.unwrap().instant();
     assert_eq!(at.to_rfc3339(), "2026-12-10T14:00:00+00:00");
+}
+
+#[tokio::test]
+async fn quality_errors_block_submit_approve_and_schedule_but_not_editing() {
+    let app = TestApp::sqlite().await;
+    let s = &app.service;
+    // No slide at all: the post cannot even be submitted.
+    let mut bare = input(&app, "Bare").await;
+    bare.slides.clear();
+    let post = s.create_post(&app.editor, bare).await.unwrap();
+    let err = s.submit_post(&app.editor, post.id).await.unwrap_err();
+    assert_eq!(err.code(), "quality-check-failed");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.findings().unwrap().iter().any(|f| f.is_error()));
+    assert_eq!(
+        s.post(&app.viewer, post.id).await.unwrap().state(),
+        PostState::Draft,
+        "nothing saved"
+    );
+
+    // A 1086-px-wide slide passes Instagram but fails the whole TikTok carousel.
+    let mut wide = input(&app, "Wide").await;
+    wide.slides[1].media_id = app.jpeg(1086, 1357).await.to_string();
+    let post = s.create_post(&app.editor, wide).await.unwrap();
+    let findings = s.check_post(&app.viewer, post.id).await.unwrap();
+    let tiktok: Vec<_> = findings.iter().filter(|f| f.is_error()).collect();
+    assert_eq!(tiktok.len(), 1, "{findings:#?}");
+    assert_eq!(
+        (tiktok[0].code, tiktok[0].slide),
+        ("tiktok-image-too-wide", Some(2))
+    );
+    assert_eq!(
+        s.submit_post(&app.editor, post.id)
+            .await
+            .unwrap_err()
+            .code(),
+        "quality-check-failed"
+    );
+    // Dropping the TikTok target fixes it; the edit itself is never blocked.
+    let patch = PostPatch {
+        targets: Some(vec![TargetInput {
+            account: "@sandbox.instagram".into(),
+            caption: None,
+            options: Default::default(),
+        }]),
+        ..Default::default()
+    };
+    s.edit_post(&app.editor, post.id, patch).await.unwrap();
+    s.submit_post(&app.editor, post.id).await.unwrap();
+
+    // TikTok needs an explicit privacy level: no default is ever filled in.
+    let mut unchosen = input(&app, "No privacy").await;
+    unchosen.targets[1].options.privacy_level = None;
+    let post = s.create_post(&app.editor, unchosen).await.unwrap();
+    let err = s.submit_post(&app.editor, post.id).await.unwrap_err();
+    assert!(
+        err.findings()
+            .unwrap()
+            .iter()
+            .any(|f| f.code.starts_with("tiktok-privacy")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn banned_terms_from_configuration_block_a_post() {
+    let app = TestApp::sqlite().await;
+    let quality = natronfx_service::workflow::QualityConfig {
+        banned_terms: vec!["cheap".into()],
+        ..Default::default()
+    };
+    let s = app.service.clone().with_quality(quality);
+    let mut post = input(&app, "Sale").await;
+    post.caption = "So CHEAP today #coffee".into();
+    let post = s.create_post(&app.editor, post).await.unwrap();
+    let err = s.submit_post(&app.editor, post.id).await.unwrap_err();
+    assert_eq!(err.code(), "quality-check-failed");
+    assert!(err.to_string().contains("cheap"), "{err}");
+}
+
+fn fixture(path: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures")
+        .join(path)
+}
+
+#[tokio::test]
+async fn uploads_are_ingested_stored_once_and_refused_with_stable_codes() {
+    let app = TestApp::sqlite().await;
+    let s = &app.service;
+    let bytes = std::fs::read(fixture("photos/coffee.png")).unwrap();
+    let first = s.add_media(&app.editor, bytes.clone()).await.unwrap();
+    assert_eq!(
+        first.format, "jpeg",
+        "uploads are re-encoded without metadata"
+    );
+    assert!(
+        first.url.starts_with("https://media.example.test/m/"),
+        "{}",
+        first.url
+    );
+    assert!(first.url.ends_with(&first.key));
+    let again = s.add_media(&app.editor, bytes).await.unwrap();
+    assert_eq!(again.id, first.id, "the same content is stored once");
+    assert_eq!(s.list_media(&app.viewer, 10).await.unwrap().len(), 1);
+    let on_disk = std::fs::read_dir(app.media_root.join(&first.key[..2]))
+        .unwrap()
+        .count();
+    assert_eq!(on_disk, 1);
+
+    for (bytes, code) in [
+        (Vec::new(), "image-corrupt"),
+        (
+            b"just some text, named photo.jpg".to_vec(),
+            "unsupported-image-format",
+        ),
+    ] {
+        let err = s.add_media(&app.editor, bytes).await.unwrap_err();
+        assert_eq!((err.code(), err.kind()), (code, ErrorKind::InvalidInput));
+    }
+    let err = s.add_media(&app.viewer, vec![]).await.unwrap_err();
+    assert_eq!(err.code(), "permission-denied");
+    assert_eq!(
+        s.list_media(&app.viewer, 10).await.unwrap().len(),
+        1,
+        "refusals store nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_rendered_carousel_becomes_media_that_passes_the_instagram_checks() {
+    let app = TestApp::sqlite().await;
+    let s = &app.service;
+    let spec_path = fixture("carousels/launch-day.toml");
+    let spec =
+        natronfx_media::CarouselSpec::from_toml_str(&std::fs::read_to_string(&spec_path).unwrap())
+            .unwrap();
+    let options = natronfx_media::RenderOptions {
+        base_dir: spec_path.parent().map(ToOwned::to_owned),
+        ..Default::default()
+    };
+    let mut steps = Vec::new();
+    let slides = s
+        .render_media(&app.editor, spec, options, |done, total| {
+            steps.push((done, total))
+        })
+        .await
+        .unwrap();
+    assert_eq!(slides.len(), 5);
+    assert_eq!(steps.last(), Some(&(5, 5)));
+    assert!(
+        slides
+            .iter()
+            .all(|m| (m.width, m.height, m.source.as_str()) == (1080, 1350, "rendered"))
+    );
+    let post = PostInput {
+        title: "Launch day".into(),
+        caption: "Seven steps to orbit #space".into(),
+        hashtags: vec![],
+        slides: slides
+            .iter()
+            .map(|m| SlideInput {
+                media_id: m.id.to_string(),
+                alt_text: "a slide".into(),
+            })
+            .collect(),
+        targets: vec![TargetInput {
+            account: "@sandbox.instagram".into(),
+            caption: None,
+            options: Default::default(),
+        }],
+    };
+    let post = s.create_post(&app.editor, post).await.unwrap();
+    let findings = s.check_post(&app.editor, post.id).await.unwrap();
+    assert!(
+        !natronfx_service::workflow::blocks(&findings),
+        "{findings:#?}"
+    );
+    s.submit_post(&app.editor, post.id).await.unwrap();
 }

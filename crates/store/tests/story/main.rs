@@ -129,6 +129,7 @@ async fn new_post(
                 platform: a.platform,
                 account_id: a.id,
                 caption_override: None,
+                options: Default::default(),
             })
             .collect(),
     };
@@ -260,6 +261,11 @@ async fn posts_round_trip_whole(store: Arc<dyn Store>) {
             platform: Platform::Tiktok,
             account_id: tt.id,
             caption_override: Some(Caption::parse("tt only").unwrap()),
+            options: natronfx_workflow::TargetOptions {
+                privacy_level: Some("SELF_ONLY".into()),
+                disable_comment: true,
+                ..Default::default()
+            },
         }]),
         ..Default::default()
     };
@@ -282,12 +288,15 @@ async fn posts_round_trip_whole(store: Arc<dyn Store>) {
 async fn concurrent_edits_give_one_conflict(store: Arc<dyn Store>) {
     let author = user(&store, "ana@example.com", Role::Admin).await;
     let post = new_post(&store, &author, &[], vec![]).await;
-    // Two people load the same version at once, and both save.
+    // Two people load the same version, then both save at once.
+    let copies = [
+        store.post(post.id).await.unwrap(),
+        store.post(post.id).await.unwrap(),
+    ];
     let mut handles = Vec::new();
-    for i in 0..2 {
+    for (i, mut mine) in copies.into_iter().enumerate() {
         let store = store.clone();
         let author = author.clone();
-        let mut mine = store.post(post.id).await.unwrap();
         handles.push(tokio::spawn(async move {
             let edit = ContentEdit {
                 title: Some(Title::parse(&format!("edit {i}")).unwrap()),

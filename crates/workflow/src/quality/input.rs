@@ -70,6 +70,7 @@ pub struct TikTokChoices {
 
 /// The team's own rules and platform settings that a check needs, from configuration.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct QualityConfig {
     /// Words or phrases the team never publishes. Matched case-insensitively as whole words in the title,
     /// the caption, the hashtags and the alt texts; blank entries are ignored.

@@ -1,0 +1,224 @@
+//! Media use cases: ingest an upload or a rendered carousel into the media store and the database together,
+//! list and show stored media, and their public URLs.
+
+use std::sync::Arc;
+
+use natronfx_media::{
+    CarouselSpec, EncodedImage, IngestLimits, MediaKey, MediaResolver, MediaStore, PutOutcome,
+    RenderOptions,
+};
+use natronfx_store::{MediaRecord, MediaSource};
+use natronfx_workflow::{Action, MediaId, User, authorize};
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result, Service};
+
+/// Where media bytes live and how they are reached.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaConfig {
+    /// `local` (a folder served by natronfx-server) or `s3` (an S3-compatible bucket).
+    pub backend: String,
+    /// The local folder (backend `local`); created when missing.
+    pub root: String,
+    /// The public URL the local folder is served under; the platforms pull images from it, so in
+    /// production it must be an https URL on a domain the team controls (and TikTok has verified).
+    pub public_base_url: String,
+    /// Limits applied to every upload before it is decoded.
+    pub limits: IngestLimits,
+    /// The bucket (backend `s3`). Holds a secret, so it is read but never written back out.
+    #[serde(skip_serializing)]
+    pub s3: Option<natronfx_media::S3Config>,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig {
+            backend: "local".into(),
+            root: "media".into(),
+            public_base_url: "http://127.0.0.1:8080/m".into(),
+            limits: IngestLimits::default(),
+            s3: None,
+        }
+    }
+}
+
+impl MediaConfig {
+    /// Builds the configured store.
+    pub fn open(&self) -> Result<Arc<dyn MediaStore>> {
+        match self.backend.as_str() {
+            "local" => Ok(Arc::new(natronfx_media::LocalFolderStore::new(
+                &self.root,
+                &self.public_base_url,
+            )?)),
+            "s3" => {
+                let s3 = self.s3.as_ref().ok_or_else(|| {
+                    Error::Config("media.backend is s3 but [media.s3] is missing".into())
+                })?;
+                Ok(Arc::new(natronfx_media::S3Store::new(s3)?))
+            }
+            other => Err(Error::Config(format!(
+                "media.backend `{other}` is not one of local, s3"
+            ))),
+        }
+    }
+}
+
+/// A stored image with the URL the platforms pull it from.
+#[derive(Debug, Clone, Serialize)]
+pub struct MediaView {
+    /// Identity (what slides refer to).
+    pub id: MediaId,
+    /// Content-addressed key.
+    pub key: String,
+    /// SHA-256 of the bytes.
+    pub sha256: String,
+    /// Size in bytes.
+    pub bytes: i64,
+    /// Width in pixels.
+    pub width: i32,
+    /// Height in pixels.
+    pub height: i32,
+    /// `jpeg`, `png` or `webp`.
+    pub format: String,
+    /// `upload`, `rendered` or `generated`.
+    pub source: String,
+    /// Public URL.
+    pub url: String,
+    /// When it was stored.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Service {
+    fn media_store(&self) -> Result<&Arc<dyn MediaStore>> {
+        self.media
+            .as_ref()
+            .ok_or_else(|| Error::Config("no media store is configured".into()))
+    }
+
+    fn view(&self, record: MediaRecord) -> Result<MediaView> {
+        let key = MediaKey::parse(&record.key)?;
+        Ok(MediaView {
+            id: record.id,
+            url: self.media_store()?.public_url(&key),
+            key: record.key,
+            sha256: record.sha256,
+            bytes: record.bytes,
+            width: record.width,
+            height: record.height,
+            format: record.format,
+            source: record.source.as_str().to_owned(),
+            created_at: record.created_at,
+        })
+    }
+
+    /// Stores an encoded image and its row; removes the object again if the row cannot be written and the
+    /// object was new, so a failure leaves nothing half-stored.
+    async fn keep(
+        &self,
+        actor: &User,
+        image: &EncodedImage,
+        source: MediaSource,
+    ) -> Result<MediaView> {
+        let store = self.media_store()?;
+        let (key, outcome) = natronfx_media::store_image(store.as_ref(), image).await?;
+        let record = MediaRecord {
+            id: MediaId::random(),
+            key: key.as_str().to_owned(),
+            sha256: image.sha256.clone(),
+            bytes: i64::try_from(image.bytes.len()).unwrap_or(i64::MAX),
+            width: i32::try_from(image.width).unwrap_or(i32::MAX),
+            height: i32::try_from(image.height).unwrap_or(i32::MAX),
+            format: image.format.extension().replace("jpg", "jpeg"),
+            source,
+            created_by: Some(actor.id),
+            created_at: self.now(),
+        };
+        let id = match self.store.insert_media(&record).await {
+            Ok(id) => id,
+            Err(e) => {
+                if outcome == PutOutcome::Created {
+                    if let Err(cleanup) = store.delete(&key).await {
+                        tracing::warn!(key = key.as_str(), error = %cleanup, "could not remove orphaned media");
+                    }
+                }
+                return Err(e.into());
+            }
+        };
+        self.view(self.store.media(id).await?)
+    }
+
+    /// Ingests an upload (JPEG, PNG or WebP, by content): validated under the configured limits, oriented,
+    /// stripped of metadata, stored once per content.
+    pub async fn add_media(&self, actor: &User, bytes: Vec<u8>) -> Result<MediaView> {
+        authorize(actor, Action::CreatePost, None)?;
+        let image = natronfx_media::ingest(bytes, self.media_limits).await?;
+        self.keep(actor, &image, MediaSource::Upload).await
+    }
+
+    /// One stored image.
+    pub async fn media(&self, actor: &User, id: MediaId) -> Result<MediaView> {
+        authorize(actor, Action::ViewPost, None)?;
+        self.view(self.store.media(id).await?)
+    }
+
+    /// The newest stored images.
+    pub async fn list_media(&self, actor: &User, limit: u32) -> Result<Vec<MediaView>> {
+        authorize(actor, Action::ViewPost, None)?;
+        self.store
+            .list_media(limit)
+            .await?
+            .into_iter()
+            .map(|r| self.view(r))
+            .collect()
+    }
+
+    /// Renders a carousel spec and stores every slide (source `rendered`). Backgrounds may name stored
+    /// media by id or key, or files relative to `options.base_dir`.
+    pub async fn render_media(
+        &self,
+        actor: &User,
+        spec: CarouselSpec,
+        options: RenderOptions,
+        mut progress: impl FnMut(usize, usize),
+    ) -> Result<Vec<MediaView>> {
+        authorize(actor, Action::CreatePost, None)?;
+        let resolver = Arc::new(StoreResolver {
+            service: self.clone(),
+            runtime: tokio::runtime::Handle::current(),
+        });
+        let slides = natronfx_media::render_carousel_async(spec, resolver, options).await?;
+        let mut out = Vec::with_capacity(slides.len());
+        for (i, slide) in slides.iter().enumerate() {
+            out.push(self.keep(actor, slide, MediaSource::Rendered).await?);
+            progress(i + 1, slides.len());
+        }
+        Ok(out)
+    }
+
+    /// The bytes of a stored image, by id.
+    async fn media_bytes(&self, reference: &str) -> Result<Vec<u8>> {
+        let key = match reference.parse::<MediaId>() {
+            Ok(id) => MediaKey::parse(&self.store.media(id).await?.key)?,
+            Err(_) => MediaKey::parse(reference)?,
+        };
+        Ok(self.media_store()?.get(&key).await?)
+    }
+}
+
+/// Lets the renderer (on a blocking thread) read backgrounds from the media store.
+struct StoreResolver {
+    service: Service,
+    runtime: tokio::runtime::Handle,
+}
+
+impl MediaResolver for StoreResolver {
+    fn fetch(&self, media_id: &str) -> natronfx_media::Result<Vec<u8>> {
+        self.runtime
+            .block_on(self.service.media_bytes(media_id))
+            .map_err(|e| natronfx_media::Error::BackgroundUnavailable {
+                reference: media_id.to_owned(),
+                detail: e.to_string(),
+            })
+    }
+}
