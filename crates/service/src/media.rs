@@ -137,10 +137,10 @@ impl Service {
         let id = match self.store.insert_media(&record).await {
             Ok(id) => id,
             Err(e) => {
-                if outcome == PutOutcome::Created {
-                    if let Err(cleanup) = store.delete(&key).await {
-                        tracing::warn!(key = key.as_str(), error = %cleanup, "could not remove orphaned media");
-                    }
+                if outcome == PutOutcome::Created
+                    && let Err(cleanup) = store.delete(&key).await
+                {
+                    tracing::warn!(key = key.as_str(), error = %cleanup, "could not remove orphaned media");
                 }
                 return Err(e.into());
             }
