@@ -194,10 +194,15 @@ impl<'a> Renderer<'a> {
             .or_else(|| defaults.background.clone())
             .unwrap_or(Background::Solid { color: None });
         let mut canvas = self.paint_background(&background, &defaults.brand, width, height)?;
-        if let Some(scrim) = slide.scrim.or(defaults.scrim) {
+        let blocks = resolve_blocks(spec, index);
+        let is_photo = matches!(background, Background::Image { .. });
+        let scrim = slide
+            .scrim
+            .or(defaults.scrim)
+            .or_else(|| is_photo.then(|| automatic_scrim(&blocks)).flatten());
+        if let Some(scrim) = scrim {
             paint_scrim(&mut canvas, &scrim);
         }
-        let blocks = resolve_blocks(spec, index);
         let padding = slide.padding.unwrap_or(defaults.padding);
         let placed = layout(&blocks, padding, defaults.gap, width, height);
         for item in &placed {
@@ -344,6 +349,30 @@ fn paint_gradient(width: u32, height: u32, angle: f32, stops: &[GradientStop]) -
         // Ordered dithering keeps wide, subtle gradients free of visible bands.
         let d = BAYER4[(y % 4) as usize][(x % 4) as usize] / 16.0 - 0.47;
         image::Rgb(c.map(|v| (v + d).round().clamp(0.0, 255.0) as u8))
+    })
+}
+
+/// The scrim a photo slide gets when the spec names none, so text is legible on any photo: a fade behind
+/// bottom or top text, a light uniform layer for centred text, nothing when there is no text.
+fn automatic_scrim(blocks: &[Block]) -> Option<Scrim> {
+    let has = |anchor: Anchor| {
+        blocks
+            .iter()
+            .any(|b| b.anchor == anchor && b.role != TextRole::Counter)
+    };
+    let (fade, opacity) = if has(Anchor::Center) {
+        (ScrimFade::Uniform, 0.45)
+    } else if has(Anchor::Bottom) {
+        (ScrimFade::Bottom, 0.8)
+    } else if has(Anchor::Top) {
+        (ScrimFade::Top, 0.8)
+    } else {
+        return None;
+    };
+    Some(Scrim {
+        opacity,
+        fade,
+        ..Scrim::default()
     })
 }
 

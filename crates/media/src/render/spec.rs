@@ -379,7 +379,8 @@ impl From<InsetsRepr> for Insets {
 pub struct SlideSpec {
     /// Background; falls back to `defaults.background`, then to a solid brand primary.
     pub background: Option<Background>,
-    /// Darkening layer between background and text; falls back to `defaults.scrim`.
+    /// Darkening layer between background and text; falls back to `defaults.scrim`. A photo slide with
+    /// neither gets an automatic one behind its text; write `scrim = { opacity = 0 }` to have none.
     pub scrim: Option<Scrim>,
     /// Safe margins for this slide; falls back to `defaults.padding`.
     pub padding: Option<Insets>,

@@ -432,6 +432,35 @@ async fn image_backgrounds_by_media_id_come_from_the_media_store() {
 }
 
 #[test]
+fn photo_slides_without_a_scrim_get_one_behind_their_text() {
+    let toml = |scrim: &str| {
+        format!(
+            "[[slides]]\nbackground = {{ type = \"image\", path = \"photos/brick.png\" }}\n{scrim}\n\
+             text = [{{ role = \"title\", text = \"x\", color = \"#ffffff00\" }}]"
+        )
+    };
+    let options = RenderOptions {
+        base_dir: Some(fixture("")),
+        ..RenderOptions::default()
+    };
+    let render = |text: &str| {
+        Renderer::new(&NoMedia, options.clone())
+            .render_pixels(&CarouselSpec::from_toml_str(text).unwrap(), 0)
+            .unwrap()
+    };
+    let automatic = render(&toml(""));
+    let none = render(&toml("scrim = { opacity = 0 }"));
+    let mean = |img: &RgbImage, y0: u32, y1: u32| {
+        let rows = img.rows().skip(y0 as usize).take((y1 - y0) as usize);
+        let sum: u64 = rows.flat_map(|r| r.flat_map(|p| p.0)).map(u64::from).sum();
+        sum as f64 / f64::from((y1 - y0) * img.width() * 3)
+    };
+    // Bottom text: the bottom band is darkened, the top band is untouched.
+    assert!(mean(&automatic, 1150, 1350) < 0.5 * mean(&none, 1150, 1350));
+    assert!((mean(&automatic, 0, 200) - mean(&none, 0, 200)).abs() < 1.0);
+}
+
+#[test]
 fn a_hostile_background_file_is_refused_not_rendered() {
     let spec = CarouselSpec::from_toml_str(
         "[[slides]]\nbackground = { type = \"image\", path = \"images/hostile/bomb-50000x50000.png\" }",
