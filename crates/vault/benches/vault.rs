@@ -2,6 +2,7 @@
 //! on SQLite (and on PostgreSQL when `NATRONFX_TEST_POSTGRES_URL` is set). Prints a table.
 //!
 //! Run: `cargo bench -p natronfx-vault --bench vault` (release). `VAULT_BENCH_SECRETS` changes the count.
+//! PostgreSQL rotates with 16 re-seals in flight, SQLite with 1 (its writers are serialized).
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
@@ -48,10 +49,10 @@ fn main() {
         .expect("tokio runtime");
     runtime.block_on(async {
         let db = TestDb::sqlite();
-        rotation("sqlite", db.open().await, &keys, secrets).await;
+        rotation("sqlite", db.open().await, &keys, secrets, 1).await;
         if std::env::var(natronfx_store::testing::POSTGRES_URL_VAR).is_ok() {
             let db = TestDb::postgres().await;
-            rotation("postgres", db.open().await, &keys, secrets).await;
+            rotation("postgres", db.open().await, &keys, secrets, 16).await;
         }
     });
 }
@@ -107,6 +108,7 @@ async fn rotation(
     store: Arc<dyn Store>,
     keys: &BTreeMap<u32, String>,
     secrets: usize,
+    in_flight: usize,
 ) {
     let old = Vault::from_config(store.clone(), &config(1, keys)).expect("vault");
     let t = Instant::now();
@@ -155,7 +157,9 @@ async fn rotation(
     store.put_credentials(&batch, None).await.expect("insert");
     let seeded = t.elapsed();
 
-    let new = Vault::from_config(store.clone(), &config(2, keys)).expect("vault");
+    let new = Vault::from_config(store.clone(), &config(2, keys))
+        .expect("vault")
+        .with_reseal_concurrency(in_flight);
     let t = Instant::now();
     let report = new
         .rotate(1_000, |_| ControlFlow::Continue(()))
@@ -175,7 +179,7 @@ async fn rotation(
     );
     println!(
         "{:<44} {:>12} {:>12} {:>12}",
-        format!("{backend}: rotate {secrets} secrets (batch 1000)"),
+        format!("{backend}: rotate {secrets} (batch 1000, {in_flight} in flight)"),
         format!("{:.2} s", rotated.as_secs_f64()),
         format!("{:.1} µs/row", rotated.as_secs_f64() * 1e6 / secrets as f64),
         "<= 10 s"
