@@ -34,7 +34,32 @@
 //! ```
 //!
 //! With a store, [`Vault`] writes several fields in one transaction, reads them back, removes them, and
-//! rotates keys in resumable batches.
+//! rotates keys in resumable batches:
+//!
+//! ```no_run
+//! # async fn demo(config: natronfx_vault::VaultConfig, account: natronfx_workflow::AccountId)
+//! # -> Result<(), Box<dyn std::error::Error>> {
+//! use std::ops::ControlFlow;
+//! use natronfx_vault::{Secret, Vault};
+//!
+//! let store = natronfx_store::connect("sqlite:natronfx.db").await?;
+//! let vault = Vault::from_config(store, &config)?;
+//! let (access, refresh) = (Secret::from("act.…"), Secret::from("rft.…"));
+//! vault
+//!     .store_secrets(
+//!         account,
+//!         &[("access_token", &access, None), ("refresh_token", &refresh, None)],
+//!         None,
+//!     )
+//!     .await?;
+//! let token = vault.secret(account, "access_token").await?;
+//! # let _ = token;
+//!
+//! // After making a new key primary: re-seal everything under it, 500 at a time.
+//! let report = vault.rotate(500, |_| ControlFlow::Continue(())).await?;
+//! assert_eq!(report.remaining, 0);
+//! # Ok(()) }
+//! ```
 #![warn(missing_docs)]
 
 mod error;
