@@ -63,6 +63,39 @@ pub enum Command {
     /// The audit log (admins).
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Stored images that slides show.
+    #[command(subcommand)]
+    Media(MediaCommand),
+    /// Render a carousel spec (TOML or JSON) into slides: stored as media and written to a folder.
+    Render {
+        /// The spec file.
+        spec: PathBuf,
+        /// Folder to write the slide JPEGs into (created when missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// `natronfx media ...`
+#[derive(Debug, Subcommand)]
+pub enum MediaCommand {
+    /// Ingest image files (JPEG, PNG or WebP, recognised by content) as media for slides.
+    Add {
+        /// The files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// The newest media.
+    List {
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// One stored image.
+    Show {
+        /// Media id.
+        id: String,
+    },
 }
 
 /// `natronfx user ...`
@@ -116,6 +149,13 @@ pub struct ContentArgs {
     /// An account to publish to, by name (`@brand`) or id; ACCOUNT=CAPTION overrides the caption there.
     #[arg(long = "target")]
     pub targets: Vec<String>,
+    /// TikTok privacy level for TikTok targets: PUBLIC_TO_EVERYONE, MUTUAL_FOLLOW_FRIENDS,
+    /// FOLLOWER_OF_CREATOR or SELF_ONLY. TikTok forbids a default, so there is none.
+    #[arg(long)]
+    pub privacy: Option<String>,
+    /// Turn comments off on TikTok targets.
+    #[arg(long)]
+    pub disable_comments: bool,
 }
 
 /// `natronfx post ...`
@@ -225,6 +265,11 @@ pub enum PostCommand {
     },
     /// Everything that happened to a post.
     History {
+        /// Post id.
+        id: String,
+    },
+    /// Run the quality checks of every platform the post targets; exits 6 when any error is found.
+    Check {
         /// Post id.
         id: String,
     },

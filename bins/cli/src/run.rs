@@ -76,7 +76,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         config.database.url = db.clone();
     }
     install_tracing(&config);
-    let service = Service::open(&config.database.url).await?;
+    let service = Service::from_config(&config).await?;
     let json = cli.json;
     if let Command::Init {
         email,
@@ -133,6 +133,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Token(cmd) => token(&service, &actor, cmd, json).await,
+        Command::Media(cmd) => crate::media::media(&service, &actor, cmd, json).await,
+        Command::Render { spec, out } => {
+            crate::media::render(&service, &actor, &spec, &out, json).await
+        }
         Command::Policy(PolicyCommand::Show) => {
             let policy = service.approval_policy().await?;
             if json {
@@ -284,6 +288,11 @@ fn slides(content: &ContentArgs) -> Vec<SlideInput> {
 }
 
 fn targets(content: &ContentArgs) -> Vec<TargetInput> {
+    let options = natronfx_service::workflow::TargetOptions {
+        privacy_level: content.privacy.clone(),
+        disable_comment: content.disable_comments,
+        ..Default::default()
+    };
     content
         .targets
         .iter()
@@ -291,10 +300,12 @@ fn targets(content: &ContentArgs) -> Vec<TargetInput> {
             Some((account, caption)) => TargetInput {
                 account: account.trim().into(),
                 caption: Some(caption.into()),
+                options: options.clone(),
             },
             None => TargetInput {
                 account: t.trim().into(),
                 caption: None,
+                options: options.clone(),
             },
         })
         .collect()
@@ -490,6 +501,36 @@ async fn post(service: &Service, actor: &User, cmd: PostCommand, json: bool) -> 
                 .await?
         }
         PostCommand::Archive { id, note } => service.archive_post(actor, parse(&id)?, note).await?,
+        PostCommand::Check { id } => {
+            let findings = service.check_post(actor, parse(&id)?).await?;
+            if json {
+                output::json(&findings);
+            } else {
+                let rows = findings
+                    .iter()
+                    .map(|f| {
+                        vec![
+                            f.severity.to_string(),
+                            f.platform
+                                .map(|p| p.to_string())
+                                .unwrap_or_else(|| "all".into()),
+                            f.slide.map(|n| n.to_string()).unwrap_or_default(),
+                            f.code.to_owned(),
+                            f.message.clone(),
+                            f.hint.clone(),
+                        ]
+                    })
+                    .collect();
+                output::table(
+                    &["severity", "platform", "slide", "code", "message", "hint"],
+                    rows,
+                );
+            }
+            if natronfx_service::workflow::blocks(&findings) {
+                return Err(Error::QualityCheckFailed(findings));
+            }
+            return Ok(());
+        }
         PostCommand::History { id } => {
             let id: PostId = parse(&id)?;
             let events = service.post_history(actor, id).await?;

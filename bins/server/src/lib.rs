@@ -3,6 +3,7 @@
 
 mod api;
 mod error;
+mod media;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -40,11 +41,25 @@ pub struct Args {
     pub listen: Option<String>,
 }
 
-/// Builds the whole application router over `service`.
-pub fn router(service: Service, config: &Config) -> Router {
-    Router::new()
+/// Builds the whole application router over `service`. With the `local` media backend, the media folder
+/// is served publicly under `/m/`.
+pub fn router(service: Service, config: &Config) -> anyhow::Result<Router> {
+    let mut app = Router::new()
         .merge(api::health_routes())
-        .nest("/api/v1", api::routes())
+        .nest("/api/v1", api::routes());
+    if config.media.backend == "local" {
+        let folder = natronfx_media::LocalFolderStore::new(
+            &config.media.root,
+            &config.media.public_base_url,
+        )
+        .with_context(|| format!("opening the media folder {}", config.media.root))?;
+        app = app
+            .route("/m/{key}", axum::routing::get(media::serve))
+            .layer(axum::Extension(media::PublicMedia(std::sync::Arc::new(
+                folder,
+            ))));
+    }
+    Ok(app
         .with_state(service)
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,
@@ -56,7 +71,7 @@ pub fn router(service: Service, config: &Config) -> Router {
             Duration::from_secs(config.server.request_timeout_secs),
         ))
         .layer(RequestBodyLimitLayer::new(config.server.max_body_bytes))
-        .layer(CatchPanicLayer::custom(error::panic_response))
+        .layer(CatchPanicLayer::custom(error::panic_response)))
 }
 
 /// Serves `service` on `listener` until `shutdown` completes, then finishes in-flight requests.
@@ -66,7 +81,8 @@ pub async fn serve(
     config: &Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(service, config))
+    let app = router(service, config).map_err(std::io::Error::other)?;
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }
@@ -114,7 +130,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         config.server.listen = listen;
     }
     install_tracing(&config);
-    let service = Service::open(&config.database.url).await.with_context(|| {
+    let service = Service::from_config(&config).await.with_context(|| {
         format!(
             "opening {}",
             natronfx_service::store::redact_url(&config.database.url)

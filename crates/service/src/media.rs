@@ -46,21 +46,21 @@ impl Default for MediaConfig {
 impl MediaConfig {
     /// Builds the configured store.
     pub fn open(&self) -> Result<Arc<dyn MediaStore>> {
-        match self.backend.as_str() {
-            "local" => Ok(Arc::new(natronfx_media::LocalFolderStore::new(
-                &self.root,
-                &self.public_base_url,
-            )?)),
-            "s3" => {
-                let s3 = self.s3.as_ref().ok_or_else(|| {
-                    Error::Config("media.backend is s3 but [media.s3] is missing".into())
-                })?;
-                Ok(Arc::new(natronfx_media::S3Store::new(s3)?))
+        let which = match self.backend.as_str() {
+            "local" => natronfx_media::MediaStoreConfig::Local {
+                root: self.root.clone().into(),
+                public_base_url: self.public_base_url.clone(),
+            },
+            "s3" => natronfx_media::MediaStoreConfig::S3(self.s3.clone().ok_or_else(|| {
+                Error::Config("media.backend is s3 but [media.s3] is missing".into())
+            })?),
+            other => {
+                return Err(Error::Config(format!(
+                    "media.backend `{other}` is not one of local, s3"
+                )));
             }
-            other => Err(Error::Config(format!(
-                "media.backend `{other}` is not one of local, s3"
-            ))),
-        }
+        };
+        Ok(which.build()?)
     }
 }
 
@@ -196,7 +196,13 @@ impl Service {
         Ok(out)
     }
 
-    /// The bytes of a stored image, by id.
+    /// The bytes of a stored image.
+    pub async fn media_content(&self, actor: &User, id: MediaId) -> Result<Vec<u8>> {
+        authorize(actor, Action::ViewPost, None)?;
+        self.media_bytes(&id.to_string()).await
+    }
+
+    /// The bytes of a stored image, by id or key.
     async fn media_bytes(&self, reference: &str) -> Result<Vec<u8>> {
         let key = match reference.parse::<MediaId>() {
             Ok(id) => MediaKey::parse(&self.store.media(id).await?.key)?,

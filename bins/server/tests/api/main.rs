@@ -22,8 +22,11 @@ async fn spawn_app() -> Running {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();
     let service = app.service.clone();
+    let mut config = Config::default();
+    config.media.root = app.media_root.display().to_string();
+    config.media.public_base_url = "https://media.example.test/m".into();
     let served = tokio::spawn(async move {
-        natronfx_server::serve(listener, service, &Config::default(), async {
+        natronfx_server::serve(listener, service, &config, async {
             let _ = stopped.await;
         })
         .await
@@ -111,11 +114,19 @@ async fn a_post_travels_from_draft_to_scheduled_over_http() {
     let editor = s.token(&s.app.editor).await;
     let reviewer = s.token(&s.app.reviewer).await;
     let viewer = s.token(&s.app.viewer).await;
+    let slides = json!([
+        {"media_id": s.app.jpeg(1080, 1350).await.to_string(), "alt_text": "a cup"},
+        {"media_id": s.app.jpeg(1080, 1350).await.to_string(), "alt_text": "beans"},
+    ]);
     let body = json!({
         "title": "Winter launch",
         "caption": "New blend #coffee",
         "hashtags": ["morning"],
-        "targets": [{"account": "@sandbox.instagram"}, {"account": "@sandbox.tiktok", "caption": "for tiktok"}]
+        "slides": slides,
+        "targets": [
+            {"account": "@sandbox.instagram"},
+            {"account": "@sandbox.tiktok", "caption": "for tiktok", "options": {"privacy_level": "SELF_ONLY"}}
+        ]
     });
     let (status, post) = s
         .call("POST", "/api/v1/posts", Some(&editor), Some(body.clone()))
@@ -364,4 +375,90 @@ async fn tokens_act_with_their_role_and_shutdown_is_graceful() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     s.stop.take().unwrap().send(()).unwrap();
     s.served.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn quality_failures_come_back_as_422_with_the_code() {
+    let s = spawn_app().await;
+    let editor = s.token(&s.app.editor).await;
+    let (_, post) = s
+        .call(
+            "POST",
+            "/api/v1/posts",
+            Some(&editor),
+            Some(json!({"title": "no slides"})),
+        )
+        .await;
+    let id = post["id"].as_str().unwrap();
+    let (status, err) = s
+        .call(
+            "POST",
+            &format!("/api/v1/posts/{id}/submit"),
+            Some(&editor),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("quality-check-failed")
+        )
+    );
+}
+
+#[tokio::test]
+async fn stored_media_is_served_byte_identical_with_no_redirect_and_nothing_else_is() {
+    let s = spawn_app().await;
+    let photo = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/photos/chelsea.png"
+    ))
+    .unwrap();
+    let media = s.app.service.add_media(&s.app.editor, photo).await.unwrap();
+    let stored = s
+        .app
+        .service
+        .media_content(&s.app.viewer, media.id)
+        .await
+        .unwrap();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let url = format!("{}/m/{}", s.base, media.key);
+    let resp = client.get(&url).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "image/jpeg");
+    assert_eq!(
+        resp.headers()["content-length"],
+        stored.len().to_string().as_str()
+    );
+    assert!(
+        resp.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    assert_eq!(
+        resp.bytes().await.unwrap().as_ref(),
+        stored.as_slice(),
+        "byte-identical"
+    );
+    let head = client.head(&url).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(
+        head.headers()["content-length"],
+        stored.len().to_string().as_str()
+    );
+    for bad in [
+        "/m/".to_owned(),
+        "/m/..%2F..%2Fetc%2Fpasswd".to_owned(),
+        format!("/m/{}", media.key.replace(".jpg", ".png")),
+        format!("/m/{}", &media.key[..2]),
+        "/m/0000000000000000000000000000000000000000000000000000000000000000.jpg".to_owned(),
+    ] {
+        let resp = client.get(format!("{}{bad}", s.base)).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND, "{bad}");
+    }
 }

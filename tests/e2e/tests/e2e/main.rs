@@ -43,7 +43,36 @@ fn team(db: String) -> Cli {
     cli
 }
 
+fn fixture(path: &str) -> String {
+    format!("{}/../../fixtures/{path}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Two photos ingested as media through the CLI; their ids.
+fn photos(cli: &Cli, who: &str) -> Vec<String> {
+    let added = cli.as_user(
+        who,
+        &[
+            "--json",
+            "media",
+            "add",
+            &fixture("photos/coffee.png"),
+            &fixture("photos/chelsea.png"),
+        ],
+    );
+    assert_eq!(added.code, 0, "{added:?}");
+    added
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 fn new_post(cli: &Cli, author: &str) -> String {
+    let media = photos(cli, author);
+    let first = format!("{}=A cup of coffee", media[0]);
+    let second = format!("{}=A cat", media[1]);
     let r = cli.as_user(
         author,
         &[
@@ -54,10 +83,16 @@ fn new_post(cli: &Cli, author: &str) -> String {
             "Winter launch",
             "--caption",
             "New blend #coffee",
+            "--slide",
+            &first,
+            "--slide",
+            &second,
             "--target",
             "@sandbox.instagram",
             "--target",
             "@sandbox.tiktok=Only on TikTok",
+            "--privacy",
+            "SELF_ONLY",
         ],
     );
     assert_eq!(r.code, 0, "{r:?}");
@@ -412,4 +447,88 @@ fn an_api_token_from_the_cli_works_against_the_server() {
         .json();
     assert_eq!(list[0]["title"], "From automation");
     assert!(server.terminate().success());
+}
+
+#[test]
+fn media_render_and_quality_checks_from_the_cli() {
+    let cli = team(format!("sqlite:{}", temp_dir().join("t.db").display()));
+    let ed = "ed@example.com";
+    // Hostile files are refused with their codes and exit status 6.
+    for (file, code) in [
+        (
+            "images/hostile/not-an-image.jpg",
+            "unsupported-image-format",
+        ),
+        ("images/hostile/bomb-50000x50000.png", "decompression-bomb"),
+        ("images/hostile/truncated.jpg", "image-corrupt"),
+    ] {
+        let r = cli.as_user(ed, &["media", "add", &fixture(file)]);
+        assert_eq!(
+            (r.code, r.error_code().as_deref()),
+            (6, Some(code)),
+            "{file}: {r:?}"
+        );
+    }
+    // A rendered carousel lands in the output folder and as media.
+    let out = cli.cwd.join("slides");
+    let r = cli.as_user(
+        ed,
+        &[
+            "--json",
+            "render",
+            &fixture("carousels/launch-day.toml"),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    let rendered = r.json();
+    assert_eq!(rendered.as_array().unwrap().len(), 5);
+    assert!(out.join("slide-01.jpg").is_file());
+    let listed = cli.as_user(ed, &["--json", "media", "list"]).json();
+    assert_eq!(listed.as_array().unwrap().len(), 5);
+    // A post without a TikTok privacy choice fails its checks: `post check` says why and exits 6.
+    let slide = format!("{}=slide", rendered[0]["media"]["id"].as_str().unwrap());
+    let post = cli.as_user(
+        ed,
+        &[
+            "--json",
+            "post",
+            "new",
+            "--title",
+            "t",
+            "--slide",
+            &slide,
+            "--target",
+            "@sandbox.tiktok",
+        ],
+    );
+    let id = post.json()["id"].as_str().unwrap().to_owned();
+    let check = cli.as_user(ed, &["post", "check", &id]);
+    assert_eq!(
+        (check.code, check.error_code().as_deref()),
+        (6, Some("quality-check-failed")),
+        "{check:?}"
+    );
+    assert!(check.stdout.contains("tiktok-privacy"), "{}", check.stdout);
+    let submit = cli.as_user(ed, &["post", "submit", &id]);
+    assert_eq!(
+        (submit.code, submit.error_code().as_deref()),
+        (6, Some("quality-check-failed"))
+    );
+    let fixed = cli.as_user(
+        ed,
+        &[
+            "post",
+            "edit",
+            &id,
+            "--target",
+            "@sandbox.tiktok",
+            "--privacy",
+            "SELF_ONLY",
+        ],
+    );
+    assert_eq!(fixed.code, 0, "{fixed:?}");
+    assert_eq!(cli.as_user(ed, &["post", "check", &id]).code, 0);
+    assert_eq!(cli.as_user(ed, &["post", "submit", &id]).code, 0);
 }
