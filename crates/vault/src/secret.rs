@@ -73,6 +73,12 @@ impl From<&str> for Secret {
     }
 }
 
+impl From<SecretString> for Secret {
+    fn from(text: SecretString) -> Secret {
+        Secret(text)
+    }
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(REDACTED)

@@ -146,3 +146,26 @@ fn truncated_or_garbled_envelopes_are_refused_with_a_code() {
         "credential-tampered"
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn any_text_round_trips_and_opens_only_on_its_own_field(
+        text in "\\PC{0,300}",
+        field in "[a-z_]{1,20}",
+        other in "[a-z_]{1,20}",
+    ) {
+        let ring = keyring(3, &keys(&[3]));
+        let account = AccountId::random();
+        let sealed = ring.seal(account, &field, &Secret::from(text.as_str())).unwrap();
+        let opened = ring.open(account, &field, &sealed).unwrap();
+        proptest::prop_assert_eq!(opened.expose(), text.as_str());
+        if other != field {
+            proptest::prop_assert_eq!(
+                ring.open(account, &other, &sealed).unwrap_err().code(),
+                "credential-tampered"
+            );
+        }
+    }
+}

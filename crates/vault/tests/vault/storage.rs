@@ -169,10 +169,24 @@ async fn story(store: Arc<dyn Store>, reseal_concurrency: usize) {
     );
     assert_eq!(vault2.status().await.unwrap().key(2).unwrap().sealed, 2);
 
-    // Disconnecting deletes the rows.
+    // Disconnecting deletes the rows, and the audit log says so (without any secret).
+    let audited = |id: natronfx_workflow::AccountId| {
+        let store = store.clone();
+        async move {
+            store
+                .audit_for("account", &id.to_string())
+                .await
+                .unwrap()
+                .len()
+        }
+    };
+    let before = audited(other).await;
     let removed = vault2.remove_all(other, &event(other)).await.unwrap();
     assert_eq!(removed, 1);
     assert!(store.credentials_of(other).await.unwrap().is_empty());
+    assert_eq!(audited(other).await, before + 1);
+    // Connect (account row) + the first store_secrets, both audited.
+    assert_eq!(audited(brand).await, 2);
     assert_eq!(
         vault2
             .secret(other, "access_token")
