@@ -66,6 +66,15 @@ pub enum Command {
     /// Stored images that slides show.
     #[command(subcommand)]
     Media(MediaCommand),
+    /// Run the local platform simulator (TikTok, Instagram, Facebook, OpenAI Images) until Ctrl-C.
+    Sim {
+        /// Port to listen on, on 127.0.0.1 (0 picks a free one).
+        #[arg(long, default_value_t = 8089, conflicts_with = "listen")]
+        port: u16,
+        /// Full address to listen on instead, e.g. 0.0.0.0:8089.
+        #[arg(long)]
+        listen: Option<String>,
+    },
     /// Render a carousel spec (TOML or JSON) into slides: stored as media and written to a folder.
     Render {
         /// The spec file.

@@ -8,6 +8,7 @@ mod args;
 mod media;
 mod output;
 mod run;
+mod sim;
 
 use std::process::ExitCode;
 

@@ -71,6 +71,12 @@ fn install_tracing(config: &Config) {
 
 /// Runs one parsed command line.
 pub async fn run(cli: Cli) -> Result<()> {
+    if let Command::Sim { port, listen } = &cli.command {
+        let addr = listen
+            .clone()
+            .unwrap_or_else(|| format!("127.0.0.1:{port}"));
+        return crate::sim::run(&addr).await;
+    }
     let mut config = Config::load(cli.config.as_deref())?;
     if let Some(db) = &cli.db {
         config.database.url = db.clone();
@@ -108,7 +114,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     })?;
     let actor = service.actor(who).await?;
     match cli.command {
-        Command::Init { .. } => Ok(()),
+        Command::Init { .. } | Command::Sim { .. } => Ok(()),
         Command::User(cmd) => user(&service, &actor, cmd, json).await,
         Command::Post(cmd) => post(&service, &actor, cmd, json).await,
         Command::Account(AccountCommand::List) => {
@@ -157,23 +163,25 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Audit(AuditCommand::List { limit }) => {
-            let events = service.recent_audit(&actor, limit).await?;
-            if json {
-                output::json(
-                    &events
-                        .iter()
-                        .map(|e| json!({ "seq": e.seq, "event": e.event }))
-                        .collect::<Vec<_>>(),
-                );
-            } else {
-                let rows = events.iter().map(|e| audit_row(e.seq, &e.event)).collect();
-                output::table(
-                    &["seq", "at", "actor", "action", "subject", "change", "note"],
-                    rows,
-                );
-            }
+            print_events(&service.recent_audit(&actor, limit).await?, json);
             Ok(())
         }
+    }
+}
+
+fn print_events(events: &[natronfx_service::store::StoredAuditEvent], json: bool) {
+    if json {
+        let items: Vec<_> = events
+            .iter()
+            .map(|e| json!({ "seq": e.seq, "event": e.event }))
+            .collect();
+        output::json(&items);
+    } else {
+        let rows = events.iter().map(|e| audit_row(e.seq, &e.event)).collect();
+        output::table(
+            &["seq", "at", "actor", "action", "subject", "change", "note"],
+            rows,
+        );
     }
 }
 
@@ -533,21 +541,7 @@ async fn post(service: &Service, actor: &User, cmd: PostCommand, json: bool) -> 
         }
         PostCommand::History { id } => {
             let id: PostId = parse(&id)?;
-            let events = service.post_history(actor, id).await?;
-            if json {
-                output::json(
-                    &events
-                        .iter()
-                        .map(|e| json!({ "seq": e.seq, "event": e.event }))
-                        .collect::<Vec<_>>(),
-                );
-            } else {
-                let rows = events.iter().map(|e| audit_row(e.seq, &e.event)).collect();
-                output::table(
-                    &["seq", "at", "actor", "action", "subject", "change", "note"],
-                    rows,
-                );
-            }
+            print_events(&service.post_history(actor, id).await?, json);
             return Ok(());
         }
     };

@@ -128,8 +128,13 @@ pub struct Server {
 impl Server {
     /// Starts `natronfx-server ARGS...` in `cwd` and waits for its "listening on" line.
     pub fn start(cwd: &Path, args: &[&str]) -> Server {
+        Server::start_bin("natronfx-server", cwd, args)
+    }
+
+    /// Starts any of the binaries (`natronfx sim ...` too) and waits for its "listening on" line.
+    pub fn start_bin(name: &str, cwd: &Path, args: &[&str]) -> Server {
         use std::io::BufRead as _;
-        let mut child = Command::new(bin("natronfx-server"))
+        let mut child = Command::new(bin(name))
             .args(args)
             .current_dir(cwd)
             .env("RUST_LOG", "warn")

@@ -532,3 +532,50 @@ fn media_render_and_quality_checks_from_the_cli() {
     assert_eq!(cli.as_user(ed, &["post", "check", &id]).code, 0);
     assert_eq!(cli.as_user(ed, &["post", "submit", &id]).code, 0);
 }
+
+#[test]
+fn the_simulator_runs_standalone_from_the_cli() {
+    let sim = Server::start_bin("natronfx", &temp_dir(), &["sim", "--port", "0"]);
+    let token = sim
+        .banner
+        .lines()
+        .find(|l| l.contains("TikTok"))
+        .and_then(|l| l.split("token ").nth(1))
+        .map(|t| t.trim().to_owned())
+        .expect("the banner prints the demo TikTok token");
+    let base = sim.base_url.clone();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (good, bad) = rt.block_on(async {
+        let c = reqwest::Client::new();
+        let url = format!("{base}/tiktok/v2/post/publish/creator_info/query/");
+        let good: serde_json::Value = c
+            .post(&url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let bad = c
+            .post(&url)
+            .bearer_auth("act.forged")
+            .send()
+            .await
+            .unwrap()
+            .status();
+        (good, bad)
+    });
+    assert_eq!(good["error"]["code"], "ok", "{good}");
+    assert!(
+        good["data"]["privacy_level_options"]
+            .as_array()
+            .is_some_and(|o| !o.is_empty()),
+        "{good}"
+    );
+    assert_eq!(bad.as_u16(), 401);
+    assert!(sim.terminate().success());
+}
