@@ -1,13 +1,43 @@
 //! Quality checks of a post against every platform it targets: the service gathers the facts (stored image
 //! facts, schedules, the account's other posts) and the workflow's pure rules judge them.
 
+use std::collections::HashMap;
+
 use chrono::Duration;
 use natronfx_workflow::{
     Action, CheckInput, Finding, Platform, Post, PostId, SlideFacts, SlideFormat, TargetState,
-    TikTokChoices, User, authorize, quality,
+    TikTokChoices, UrlProbe, User, authorize, quality,
 };
 
 use crate::{Error, Result, Service};
+
+/// How long a platform-style fetch of a slide's public URL may take before it counts as unreachable.
+const URL_PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Requests `url` as the platforms do: a plain GET, no redirect followed, a short timeout.
+async fn probe(client: &reqwest::Client, url: &str) -> UrlProbe {
+    match client.get(url).send().await {
+        Ok(resp) => {
+            let header = |name| {
+                resp.headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            };
+            UrlProbe::Answered {
+                status: resp.status().as_u16(),
+                content_type: header(reqwest::header::CONTENT_TYPE),
+                location: header(reqwest::header::LOCATION),
+            }
+        }
+        Err(e) if e.is_timeout() => UrlProbe::Failed {
+            reason: format!("no answer within {URL_PROBE_TIMEOUT:?}"),
+        },
+        Err(e) => UrlProbe::Failed {
+            reason: e.to_string(),
+        },
+    }
+}
 
 impl Service {
     /// The findings of every rule for every unsent target of a post (the everywhere rules alone when it has
@@ -21,8 +51,10 @@ impl Service {
     /// The findings for a post as it is (or as it would be after an operation, before it is saved).
     pub(crate) async fn findings(&self, post: &Post) -> Result<Vec<Finding>> {
         let mut slides = Vec::with_capacity(post.slides.len());
+        let mut keys = Vec::with_capacity(post.slides.len());
         for slide in &post.slides {
             let media = self.store.media(slide.media_id).await?;
+            keys.push(natronfx_media::MediaKey::parse(&media.key)?);
             let format = match media.format.as_str() {
                 "jpeg" => SlideFormat::Jpeg,
                 "png" => SlideFormat::Png,
@@ -41,6 +73,7 @@ impl Service {
                 bytes: u64::try_from(media.bytes).unwrap_or(0),
                 alt_text: slide.alt_text.as_str().to_owned(),
                 public_url: None,
+                url_probe: None,
             });
         }
         let mut base = CheckInput::new(
@@ -59,9 +92,29 @@ impl Service {
         if unsent.is_empty() {
             return Ok(quality::common::check(&base));
         }
+        // Real accounts pull from the public URLs: each distinct URL is requested once, right now.
+        // Sandbox accounts are served by the simulator, which also reaches loopback, so they skip this.
+        let accounts = self.store.list_accounts().await?;
+        let is_sandbox = |id| accounts.iter().any(|a| a.id == id && a.sandbox);
+        let mut probes: HashMap<String, UrlProbe> = HashMap::new();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(URL_PROBE_TIMEOUT)
+            .build()
+            .map_err(|e| Error::Internal(format!("http client: {e}")))?;
         let mut all = Vec::new();
         for target in unsent {
             let mut input = base.clone();
+            if let (Some(store), false) = (&self.media, is_sandbox(target.account_id)) {
+                for (slide, key) in input.slides.iter_mut().zip(&keys) {
+                    let url = store.public_url(key);
+                    if !probes.contains_key(&url) {
+                        probes.insert(url.clone(), probe(&client, &url).await);
+                    }
+                    slide.url_probe = probes.get(&url).cloned();
+                    slide.public_url = Some(url);
+                }
+            }
             if let Some(caption) = &target.caption_override {
                 input.caption = caption.as_str().to_owned();
             }

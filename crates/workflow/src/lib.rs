@@ -55,7 +55,7 @@ pub use post::{
 };
 pub use quality::{
     CheckInput, Finding, Fix, QualityConfig, Severity, SlideFacts, SlideFormat, TikTokChoices,
-    blocks, check,
+    UrlProbe, blocks, check,
 };
 pub use review::{ApprovalPolicy, Decision, Review};
 pub use schedule::{Ambiguity, LocalSchedule, ScheduledAt};

@@ -542,3 +542,121 @@ async fn a_rendered_carousel_becomes_media_that_passes_the_instagram_checks() {
     );
     s.submit_post(&app.editor, post.id).await.unwrap();
 }
+
+/// A stand-in media host: serves the media folder under `/good`, redirects under `/moved`, answers HTML
+/// under `/html`.
+async fn media_host(root: std::path::PathBuf) -> String {
+    use axum::extract::Path;
+    use axum::response::IntoResponse;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let good = move |Path(key): Path<String>| {
+        let path = root.join(&key[..2]).join(&key);
+        async move {
+            match std::fs::read(path) {
+                Ok(bytes) => ([("content-type", "image/jpeg")], bytes).into_response(),
+                Err(_) => axum::http::StatusCode::NOT_FOUND.into_response(),
+            }
+        }
+    };
+    let app = axum::Router::new()
+        .route("/good/{key}", axum::routing::get(good))
+        .route(
+            "/moved/{key}",
+            axum::routing::get(|| async { axum::response::Redirect::temporary("/elsewhere") }),
+        )
+        .route(
+            "/html/{key}",
+            axum::routing::get(|| async { axum::response::Html("<p>hi</p>") }),
+        );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
+#[tokio::test]
+async fn real_accounts_get_their_public_urls_checked_by_a_real_request() {
+    use natronfx_service::workflow::{
+        Account, AccountId, AccountStatus, AuditAction, AuditEvent, Platform,
+    };
+    let app = TestApp::sqlite().await;
+    let account = Account {
+        id: AccountId::random(),
+        platform: Platform::Instagram,
+        external_id: "17841400000000000".into(),
+        display_name: "@brand".into(),
+        status: AccountStatus::Connected,
+        sandbox: false,
+        connected_by: None,
+        created_at: natronfx_service::Clock::now(app.clock.as_ref()),
+    };
+    let event = AuditEvent::new(
+        account.created_at,
+        None,
+        AuditAction::AccountConnected,
+        "account",
+        account.id,
+    );
+    app.service
+        .store()
+        .insert_account(&account, &event)
+        .await
+        .unwrap();
+    let host = media_host(app.media_root.clone()).await;
+    let with_base = |path: &str| {
+        let store =
+            natronfx_media::LocalFolderStore::new(&app.media_root, &format!("{host}/{path}"))
+                .unwrap();
+        app.service
+            .clone()
+            .with_media(std::sync::Arc::new(store), Default::default())
+    };
+    let s = with_base("good");
+    let photo = std::fs::read(fixture("photos/coffee.png")).unwrap();
+    let media = s.add_media(&app.editor, photo).await.unwrap();
+    let post = PostInput {
+        title: "Real account".into(),
+        caption: "Fresh #coffee".into(),
+        hashtags: vec![],
+        slides: vec![SlideInput {
+            media_id: media.id.to_string(),
+            alt_text: "a cup".into(),
+        }],
+        targets: vec![TargetInput {
+            account: "@brand".into(),
+            caption: None,
+            options: Default::default(),
+        }],
+    };
+    let post = s.create_post(&app.editor, post).await.unwrap();
+    let url_codes = |findings: Vec<natronfx_service::workflow::Finding>| -> Vec<&'static str> {
+        findings
+            .into_iter()
+            .filter(|f| f.code.starts_with("media-url"))
+            .map(|f| f.code)
+            .collect()
+    };
+    assert!(url_codes(s.check_post(&app.editor, post.id).await.unwrap()).is_empty());
+    for (path, code) in [
+        ("moved", "media-url-redirects"),
+        ("html", "media-url-wrong-type"),
+        ("missing", "media-url-unreachable"),
+    ] {
+        let findings = with_base(path)
+            .check_post(&app.editor, post.id)
+            .await
+            .unwrap();
+        assert_eq!(url_codes(findings), [code], "{path}");
+    }
+    let closed =
+        natronfx_media::LocalFolderStore::new(&app.media_root, "http://127.0.0.1:9/m").unwrap();
+    let s_closed = app
+        .service
+        .clone()
+        .with_media(std::sync::Arc::new(closed), Default::default());
+    let err = s_closed
+        .submit_post(&app.editor, post.id)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "quality-check-failed");
+    assert!(err.to_string().contains("did not answer"), "{err}");
+}

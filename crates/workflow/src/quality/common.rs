@@ -2,7 +2,7 @@
 //! team's banned terms.
 
 use super::text::{contains_whole_word, repeated_hashtags};
-use super::{CheckInput, Finding, Severity};
+use super::{CheckInput, Finding, Severity, UrlProbe};
 
 /// Every rule that holds whatever the platform. Its findings carry no platform.
 pub fn check(input: &CheckInput) -> Vec<Finding> {
@@ -14,7 +14,58 @@ pub fn check(input: &CheckInput) -> Vec<Finding> {
     repeated_tags(input, &mut out);
     banned_terms(input, &mut out);
     missing_alt_text(input, &mut out);
+    public_urls(input, &mut out);
     out
+}
+
+/// The platforms pull each image from its public URL at that moment: it must answer `200` with an image
+/// type and no redirect (TikTok refuses redirects outright; Meta fetches once and fails the container).
+fn public_urls(input: &CheckInput, out: &mut Vec<Finding>) {
+    for (i, s) in input.slides.iter().enumerate() {
+        let (Some(url), Some(probe)) = (s.public_url.as_deref(), s.url_probe.as_ref()) else {
+            continue;
+        };
+        let problem = match probe {
+            UrlProbe::Failed { reason } => Some((
+                "media-url-unreachable",
+                format!("the image url {url} did not answer: {reason}"),
+                "make the media host reachable from the internet, then check again",
+            )),
+            UrlProbe::Answered {
+                status, location, ..
+            } if (300..400).contains(status) => Some((
+                "media-url-redirects",
+                format!(
+                    "the image url {url} redirects ({status}) to {}",
+                    location.as_deref().unwrap_or("an unknown place")
+                ),
+                "serve the image at its final url; the platforms do not follow redirects",
+            )),
+            UrlProbe::Answered { status, .. } if *status != 200 => Some((
+                "media-url-unreachable",
+                format!("the image url {url} answered {status} instead of 200"),
+                "make sure the media is stored and served at that url",
+            )),
+            UrlProbe::Answered { content_type, .. }
+                if !content_type
+                    .as_deref()
+                    .is_some_and(|t| t.trim().to_ascii_lowercase().starts_with("image/")) =>
+            {
+                Some((
+                    "media-url-wrong-type",
+                    format!(
+                        "the image url {url} is served as {}",
+                        content_type.as_deref().unwrap_or("no content type")
+                    ),
+                    "serve images with an image/* content type",
+                ))
+            }
+            UrlProbe::Answered { .. } => None,
+        };
+        if let Some((code, message, hint)) = problem {
+            out.push(Finding::new(code, Severity::Error, None, message, hint).on_slide(i));
+        }
+    }
 }
 
 /// A post needs at least one slide: every platform here publishes images.
@@ -296,5 +347,57 @@ mod tests {
             .collect();
         assert_eq!(f.len(), 1);
         assert_eq!((f[0].slide, f[0].severity), (Some(1), Severity::Info));
+    }
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::*;
+    use crate::quality::testing::input as input_with_slides;
+
+    fn probe(p: Option<UrlProbe>) -> Vec<&'static str> {
+        let mut input = input_with_slides(1);
+        input.slides[0].public_url = Some("https://media.example.com/m/a.jpg".into());
+        input.slides[0].url_probe = p;
+        check(&input)
+            .into_iter()
+            .filter(|f| f.code.starts_with("media-url"))
+            .map(|f| f.code)
+            .collect()
+    }
+
+    fn answered(
+        status: u16,
+        content_type: Option<&str>,
+        location: Option<&str>,
+    ) -> Option<UrlProbe> {
+        Some(UrlProbe::Answered {
+            status,
+            content_type: content_type.map(Into::into),
+            location: location.map(Into::into),
+        })
+    }
+
+    #[test]
+    fn a_public_url_must_answer_200_with_an_image_and_no_redirect() {
+        assert!(probe(None).is_empty(), "no request made, nothing to judge");
+        assert!(probe(answered(200, Some("image/jpeg"), None)).is_empty());
+        assert_eq!(
+            probe(answered(404, Some("text/html"), None)),
+            ["media-url-unreachable"]
+        );
+        assert_eq!(
+            probe(answered(301, None, Some("https://x/y.jpg"))),
+            ["media-url-redirects"]
+        );
+        assert_eq!(
+            probe(answered(200, Some("text/html; charset=utf-8"), None)),
+            ["media-url-wrong-type"]
+        );
+        assert_eq!(probe(answered(200, None, None)), ["media-url-wrong-type"]);
+        let failed = Some(UrlProbe::Failed {
+            reason: "timed out".into(),
+        });
+        assert_eq!(probe(failed), ["media-url-unreachable"]);
     }
 }

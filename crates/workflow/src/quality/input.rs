@@ -52,6 +52,29 @@ pub struct SlideFacts {
     /// The public URL the platform would pull the image from, when it is already known. URL rules are
     /// skipped for a slide without one.
     pub public_url: Option<String>,
+    /// What a request to `public_url` just answered, when the caller made one. Skipped when `None`.
+    #[serde(default)]
+    pub url_probe: Option<UrlProbe>,
+}
+
+/// What one real request to a slide's public URL answered (made by the caller with a short timeout and
+/// redirects off, as the platforms fetch).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UrlProbe {
+    /// An answer came back.
+    Answered {
+        /// HTTP status.
+        status: u16,
+        /// The `Content-Type` header, if any.
+        content_type: Option<String>,
+        /// The `Location` header of a redirect, if any.
+        location: Option<String>,
+    },
+    /// No answer: connection refused, DNS failure, TLS error, or the timeout.
+    Failed {
+        /// What went wrong, in words.
+        reason: String,
+    },
 }
 
 /// What the person publishing to TikTok chose in the composer, and what TikTok offered them.

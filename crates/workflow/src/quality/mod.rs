@@ -19,6 +19,7 @@
 //!     bytes: 900_000,
 //!     alt_text: "a cup of coffee".into(),
 //!     public_url: None,
+//!     url_probe: None,
 //! };
 //! let input = CheckInput::new("Winter blend", "Our new blend #coffee", vec![slide(1080, 1350), slide(1200, 1500)], now);
 //!
@@ -39,7 +40,7 @@ mod text;
 pub mod tiktok;
 
 pub use finding::{Finding, Fix, Severity};
-pub use input::{CheckInput, QualityConfig, SlideFacts, SlideFormat, TikTokChoices};
+pub use input::{CheckInput, QualityConfig, SlideFacts, SlideFormat, TikTokChoices, UrlProbe};
 pub use text::published_caption;
 
 use crate::Platform;
@@ -102,6 +103,7 @@ pub(crate) mod testing {
             bytes: 1_000_000,
             alt_text: "a cup of coffee on a wooden table".into(),
             public_url: None,
+            url_probe: None,
         }
     }
 
