@@ -282,6 +282,14 @@ pub enum PostCommand {
         /// Post id.
         id: String,
     },
+    /// Replace slides that break a platform's image rules with variants that fit, then check again.
+    Fix {
+        /// Post id.
+        id: String,
+        /// tiktok (scale down to 1080 wide) or instagram (crop into 4:5..1.91:1).
+        #[arg(long)]
+        platform: String,
+    },
 }
 
 /// `natronfx account ...`

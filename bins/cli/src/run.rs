@@ -169,6 +169,37 @@ pub async fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// Prints findings; an error finding makes the command fail with `quality-check-failed`.
+fn report_findings(findings: Vec<natronfx_service::workflow::Finding>, json: bool) -> Result<()> {
+    if json {
+        output::json(&findings);
+    } else {
+        let rows = findings
+            .iter()
+            .map(|f| {
+                vec![
+                    f.severity.to_string(),
+                    f.platform
+                        .map(|p| p.to_string())
+                        .unwrap_or_else(|| "all".into()),
+                    f.slide.map(|n| n.to_string()).unwrap_or_default(),
+                    f.code.to_owned(),
+                    f.message.clone(),
+                    f.hint.clone(),
+                ]
+            })
+            .collect();
+        output::table(
+            &["severity", "platform", "slide", "code", "message", "hint"],
+            rows,
+        );
+    }
+    if natronfx_service::workflow::blocks(&findings) {
+        return Err(Error::QualityCheckFailed(findings));
+    }
+    Ok(())
+}
+
 fn print_events(events: &[natronfx_service::store::StoredAuditEvent], json: bool) {
     if json {
         let items: Vec<_> = events
@@ -511,33 +542,21 @@ async fn post(service: &Service, actor: &User, cmd: PostCommand, json: bool) -> 
         PostCommand::Archive { id, note } => service.archive_post(actor, parse(&id)?, note).await?,
         PostCommand::Check { id } => {
             let findings = service.check_post(actor, parse(&id)?).await?;
-            if json {
-                output::json(&findings);
-            } else {
-                let rows = findings
-                    .iter()
-                    .map(|f| {
-                        vec![
-                            f.severity.to_string(),
-                            f.platform
-                                .map(|p| p.to_string())
-                                .unwrap_or_else(|| "all".into()),
-                            f.slide.map(|n| n.to_string()).unwrap_or_default(),
-                            f.code.to_owned(),
-                            f.message.clone(),
-                            f.hint.clone(),
-                        ]
-                    })
-                    .collect();
-                output::table(
-                    &["severity", "platform", "slide", "code", "message", "hint"],
-                    rows,
+            return report_findings(findings, json);
+        }
+        PostCommand::Fix { id, platform } => {
+            let (post, findings) = service
+                .fix_post_images(actor, parse(&id)?, parse(&platform)?)
+                .await?;
+            if !json {
+                println!(
+                    "post {} now has {} slides (version {})",
+                    post.id,
+                    post.slides.len(),
+                    post.version
                 );
             }
-            if natronfx_service::workflow::blocks(&findings) {
-                return Err(Error::QualityCheckFailed(findings));
-            }
-            return Ok(());
+            return report_findings(findings, json);
         }
         PostCommand::History { id } => {
             let id: PostId = parse(&id)?;

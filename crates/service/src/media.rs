@@ -228,3 +228,75 @@ impl MediaResolver for StoreResolver {
             })
     }
 }
+
+impl Service {
+    /// Replaces every slide that breaks `platform`'s image rules with a variant that fits (TikTok: scaled
+    /// down to 1080 wide; Instagram: centre-cropped into 4:5..1.91:1, at most 1440 wide), stored as
+    /// rendered media. Slides are shared by all targets, so the variant is what every platform gets. This
+    /// is an edit: outside draft the post returns to draft. Returns the post's findings afterwards.
+    pub async fn fix_post_images(
+        &self,
+        actor: &User,
+        id: natronfx_workflow::PostId,
+        platform: natronfx_workflow::Platform,
+    ) -> Result<(natronfx_workflow::Post, Vec<natronfx_workflow::Finding>)> {
+        use natronfx_workflow::Platform;
+        let post = self.post(actor, id).await?;
+        let mut slides = Vec::with_capacity(post.slides.len());
+        let mut changed = false;
+        for slide in &post.slides {
+            // Judge by the stored facts; only slides that need a variant are read and decoded.
+            let record = self.store.media(slide.media_id).await?;
+            let (w, h) = (
+                u32::try_from(record.width).unwrap_or(0),
+                u32::try_from(record.height).unwrap_or(0),
+            );
+            let fits = match platform {
+                Platform::Tiktok => {
+                    natronfx_media::platform::tiktok_size_ok(w, h)
+                        && matches!(record.format.as_str(), "jpeg" | "webp")
+                }
+                Platform::Instagram => {
+                    natronfx_media::platform::instagram_ratio_ok(w, h)
+                        && record.format == "jpeg"
+                        && w <= 1440
+                }
+                Platform::Facebook => true,
+            };
+            let media_id = if fits {
+                slide.media_id
+            } else {
+                let bytes = self.media_bytes(&record.key).await?;
+                let image = tokio::task::spawn_blocking(move || {
+                    natronfx_media::ingest_blocking(&bytes, &IngestLimits::default())
+                })
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))??;
+                let variant = tokio::task::spawn_blocking(move || match platform {
+                    Platform::Instagram => natronfx_media::platform::instagram_variant(&image),
+                    _ => natronfx_media::platform::tiktok_variant(&image),
+                })
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))??;
+                changed = true;
+                self.keep(actor, &variant, MediaSource::Rendered).await?.id
+            };
+            slides.push(crate::SlideInput {
+                media_id: media_id.to_string(),
+                alt_text: slide.alt_text.as_str().to_owned(),
+            });
+        }
+        let post = if changed {
+            let patch = crate::PostPatch {
+                slides: Some(slides),
+                expected_version: Some(post.version),
+                ..Default::default()
+            };
+            self.edit_post(actor, id, patch).await?
+        } else {
+            post
+        };
+        let findings = self.findings(&post).await?;
+        Ok((post, findings))
+    }
+}

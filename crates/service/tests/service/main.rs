@@ -2,8 +2,8 @@
 
 use chrono::Duration;
 use natronfx_service::testing::{TEST_PASSWORD, TestApp};
-use natronfx_service::workflow::TargetOptions;
 use natronfx_service::workflow::{ApprovalPolicy, PostState, Role, TargetState};
+use natronfx_service::workflow::{Platform, TargetOptions};
 use natronfx_service::{ErrorKind, PostInput, PostPatch, ScheduleRequest, SlideInput, TargetInput};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -659,4 +659,52 @@ async fn real_accounts_get_their_public_urls_checked_by_a_real_request() {
         .unwrap_err();
     assert_eq!(err.code(), "quality-check-failed");
     assert!(err.to_string().contains("did not answer"), "{err}");
+}
+
+#[tokio::test]
+async fn post_fix_replaces_oversize_slides_with_tiktok_variants() {
+    let app = TestApp::sqlite().await;
+    let s = &app.service;
+    // A real 1620×2025 JPEG: fine for Instagram (4:5), too wide for TikTok.
+    let img = image::RgbImage::from_fn(1620, 2025, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])
+    });
+    let mut jpeg = Vec::new();
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(
+            &mut std::io::Cursor::new(&mut jpeg),
+            image::ImageFormat::Jpeg,
+        )
+        .unwrap();
+    let big = s.add_media(&app.editor, jpeg).await.unwrap();
+    let mut input = input(&app, "Too wide").await;
+    input.slides[0].media_id = big.id.to_string();
+    let post = s.create_post(&app.editor, input).await.unwrap();
+    let before = s.check_post(&app.editor, post.id).await.unwrap();
+    assert!(
+        before
+            .iter()
+            .any(|f| f.code == "tiktok-image-too-wide" && f.slide == Some(1)),
+        "{before:#?}"
+    );
+
+    let (fixed, after) = s
+        .fix_post_images(&app.editor, post.id, Platform::Tiktok)
+        .await
+        .unwrap();
+    assert!(!natronfx_service::workflow::blocks(&after), "{after:#?}");
+    let replaced = s
+        .media(&app.viewer, fixed.slides[0].media_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        (replaced.width, replaced.height, replaced.source.as_str()),
+        (1080, 1350, "rendered")
+    );
+    assert_eq!(
+        fixed.slides[1].media_id, post.slides[1].media_id,
+        "slides that fit are kept"
+    );
+    assert_eq!(fixed.slides[0].alt_text, post.slides[0].alt_text);
+    s.submit_post(&app.editor, post.id).await.unwrap();
 }
