@@ -282,6 +282,17 @@ pub enum PostCommand {
         /// Post id.
         id: String,
     },
+    /// Draw what a platform will show of the post (slides in its frame, the caption as it cuts it) as a PNG.
+    Preview {
+        /// Post id.
+        id: String,
+        /// tiktok, instagram or facebook.
+        #[arg(long)]
+        platform: String,
+        /// Where to write the PNG.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Replace slides that break a platform's image rules with variants that fit, then check again.
     Fix {
         /// Post id.

@@ -544,6 +544,21 @@ async fn post(service: &Service, actor: &User, cmd: PostCommand, json: bool) -> 
             let findings = service.check_post(actor, parse(&id)?).await?;
             return report_findings(findings, json);
         }
+        PostCommand::Preview { id, platform, out } => {
+            let (preview, sheet) = service
+                .preview_post(actor, parse(&id)?, parse(&platform)?)
+                .await?;
+            std::fs::write(&out, &sheet.bytes)
+                .map_err(|e| invalid("out", format!("cannot write {}: {e}", out.display())))?;
+            if json {
+                output::json(
+                    &json!({ "file": out, "width": sheet.width, "height": sheet.height, "preview": preview }),
+                );
+            } else {
+                println!("{} ({}×{})", out.display(), sheet.width, sheet.height);
+            }
+            return Ok(());
+        }
         PostCommand::Fix { id, platform } => {
             let (post, findings) = service
                 .fix_post_images(actor, parse(&id)?, parse(&platform)?)

@@ -41,6 +41,7 @@ mod error;
 pub mod ingest;
 mod key;
 pub mod platform;
+pub mod preview;
 pub mod raster;
 pub mod render;
 pub mod store;

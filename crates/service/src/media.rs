@@ -300,3 +300,53 @@ impl Service {
         Ok((post, findings))
     }
 }
+
+impl Service {
+    /// What `platform` will show of a post: the data, and the same drawn as a PNG sheet. The account and
+    /// caption are those of the post's first target on that platform (the post's own caption when it has
+    /// none there).
+    pub async fn preview_post(
+        &self,
+        actor: &User,
+        id: natronfx_workflow::PostId,
+        platform: natronfx_workflow::Platform,
+    ) -> Result<(natronfx_workflow::preview::Preview, EncodedImage)> {
+        let post = self.post(actor, id).await?;
+        let target = post.targets.iter().find(|t| t.platform == platform);
+        let account = match target {
+            Some(t) => self.store.account(t.account_id).await?.display_name,
+            None => format!("your {platform} account"),
+        };
+        let caption = target
+            .and_then(|t| t.caption_override.as_ref())
+            .unwrap_or(&post.caption)
+            .as_str()
+            .to_owned();
+        let hashtags: Vec<_> = post.extra_hashtags.iter().cloned().collect();
+        let text = natronfx_workflow::quality::published_caption(&caption, &hashtags);
+        let mut slides = Vec::with_capacity(post.slides.len());
+        let mut first = None;
+        for slide in &post.slides {
+            let record = self.store.media(slide.media_id).await?;
+            first.get_or_insert((
+                u32::try_from(record.width).unwrap_or(0),
+                u32::try_from(record.height).unwrap_or(0),
+            ));
+            slides.push(self.media_bytes(&record.key).await?);
+        }
+        let preview = natronfx_workflow::preview::preview(
+            platform,
+            &account,
+            post.title.as_str(),
+            &text,
+            first,
+        );
+        let data = preview.clone();
+        let sheet = tokio::task::spawn_blocking(move || {
+            natronfx_media::preview::render_preview(&data, &slides)
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))??;
+        Ok((preview, sheet))
+    }
+}

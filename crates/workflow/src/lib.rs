@@ -36,6 +36,7 @@ mod id;
 mod permission;
 mod platform;
 mod post;
+pub mod preview;
 pub mod quality;
 mod review;
 mod schedule;

@@ -6,7 +6,7 @@
 //! are broken and extra lines cut with an ellipsis, so no text ever leaves the safe area.
 
 pub mod spec;
-mod text;
+pub(crate) mod text;
 
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};

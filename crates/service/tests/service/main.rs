@@ -708,3 +708,76 @@ async fn post_fix_replaces_oversize_slides_with_tiktok_variants() {
     assert_eq!(fixed.slides[0].alt_text, post.slides[0].alt_text);
     s.submit_post(&app.editor, post.id).await.unwrap();
 }
+
+#[tokio::test]
+async fn previews_show_each_platform_its_frame_and_cut_caption() {
+    let app = TestApp::sqlite().await;
+    let s = &app.service;
+    let mut media = Vec::new();
+    for photo in [
+        "photos/coffee.png",
+        "photos/chelsea.png",
+        "photos/astronaut.png",
+    ] {
+        media.push(
+            s.add_media(&app.editor, std::fs::read(fixture(photo)).unwrap())
+                .await
+                .unwrap(),
+        );
+    }
+    let caption = "Our winter blend is back with notes of dark chocolate and orange peel, roasted \
+                   slowly in small batches by @roaster.jo for the coldest mornings of the year. #coffee #winter";
+    let post = PostInput {
+        title: "Winter blend".into(),
+        caption: caption.into(),
+        hashtags: vec!["roastery".into()],
+        slides: media
+            .iter()
+            .map(|m| SlideInput {
+                media_id: m.id.to_string(),
+                alt_text: "photo".into(),
+            })
+            .collect(),
+        targets: vec![TargetInput {
+            account: "@sandbox.instagram".into(),
+            caption: None,
+            options: Default::default(),
+        }],
+    };
+    let post = s.create_post(&app.editor, post).await.unwrap();
+    let (data, sheet) = s
+        .preview_post(&app.viewer, post.id, Platform::Instagram)
+        .await
+        .unwrap();
+    assert_eq!(data.account, "@sandbox.instagram");
+    assert!(data.truncated, "the feed cuts a long caption");
+    assert!(data.caption.chars().count() <= 125);
+    assert!(
+        data.spans
+            .iter()
+            .any(|sp| sp.kind == natronfx_service::workflow::preview::SpanKind::Mention)
+    );
+    // Three slides in Instagram's frame (the first slide's 3:2) on a sheet of fixed width.
+    let png = image::load_from_memory(&sheet.bytes).unwrap();
+    assert_eq!(png.width(), natronfx_media::preview::SHEET_WIDTH);
+    assert!(
+        png.height() > natronfx_media::preview::THUMB_HEIGHT,
+        "{}",
+        png.height()
+    );
+    std::fs::write(
+        std::env::temp_dir().join("natronfx-preview-instagram.png"),
+        &sheet.bytes,
+    )
+    .unwrap();
+    let (tt, tt_sheet) = s
+        .preview_post(&app.viewer, post.id, Platform::Tiktok)
+        .await
+        .unwrap();
+    assert_eq!(tt.title.as_deref(), Some("Winter blend"));
+    std::fs::write(
+        std::env::temp_dir().join("natronfx-preview-tiktok.png"),
+        &tt_sheet.bytes,
+    )
+    .unwrap();
+}

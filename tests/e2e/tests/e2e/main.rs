@@ -531,6 +531,27 @@ fn media_render_and_quality_checks_from_the_cli() {
     assert_eq!(fixed.code, 0, "{fixed:?}");
     assert_eq!(cli.as_user(ed, &["post", "check", &id]).code, 0);
     assert_eq!(cli.as_user(ed, &["post", "submit", &id]).code, 0);
+    // The preview sheet of the post as TikTok will show it.
+    let png = cli.cwd.join("preview.png");
+    let r = cli.as_user(
+        ed,
+        &[
+            "--json",
+            "post",
+            "preview",
+            &id,
+            "--platform",
+            "tiktok",
+            "--out",
+            png.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    let shown = r.json();
+    assert_eq!(shown["width"], 1200);
+    assert_eq!(shown["preview"]["account"], "@sandbox.tiktok");
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
 }
 
 #[test]
