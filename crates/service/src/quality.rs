@@ -105,6 +105,9 @@ impl Service {
         let mut all = Vec::new();
         for target in unsent {
             let mut input = base.clone();
+            if !is_sandbox(target.account_id) {
+                input.account = Some(self.account_facts(target.account_id).await?);
+            }
             if let (Some(store), false) = (&self.media, is_sandbox(target.account_id)) {
                 for (slide, key) in input.slides.iter_mut().zip(&keys) {
                     let url = store.public_url(key);
@@ -147,6 +150,23 @@ impl Service {
             all.extend(quality::check(target.platform, &input));
         }
         Ok(quality::merge(all))
+    }
+
+    /// The account's connection state and its access token's lifetime, from the sealed credentials'
+    /// metadata (nothing is decrypted).
+    async fn account_facts(
+        &self,
+        id: natronfx_workflow::AccountId,
+    ) -> Result<natronfx_workflow::AccountFacts> {
+        let account = self.store.account(id).await?;
+        let credentials = self.store.credentials_of(id).await?;
+        let field = |name: &str| credentials.iter().find(|c| c.field == name);
+        Ok(natronfx_workflow::AccountFacts {
+            name: account.display_name,
+            status: account.status,
+            access_expires_at: field("access_token").and_then(|c| c.expires_at),
+            refreshable: field("refresh_token").is_some(),
+        })
     }
 
     /// Refuses with `quality-check-failed` when any finding is an error.

@@ -647,6 +647,29 @@ async fn real_accounts_get_their_public_urls_checked_by_a_real_request() {
             .unwrap();
         assert_eq!(url_codes(findings), [code], "{path}");
     }
+    // An access token that has expired and cannot be refreshed blocks the post too.
+    let sealed = natronfx_service::store::SealedCredential {
+        account_id: account.id,
+        field: "access_token".into(),
+        key_id: 1,
+        ciphertext: vec![1, 2, 3],
+        expires_at: Some(
+            natronfx_service::Clock::now(app.clock.as_ref()) - chrono::Duration::minutes(1),
+        ),
+        updated_at: natronfx_service::Clock::now(app.clock.as_ref()),
+    };
+    app.service
+        .store()
+        .put_credentials(&[sealed], None)
+        .await
+        .unwrap();
+    let findings = s.check_post(&app.editor, post.id).await.unwrap();
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.code == "account-token-expires" && f.is_error()),
+        "{findings:#?}"
+    );
     let closed =
         natronfx_media::LocalFolderStore::new(&app.media_root, "http://127.0.0.1:9/m").unwrap();
     let s_closed = app

@@ -15,7 +15,53 @@ pub fn check(input: &CheckInput) -> Vec<Finding> {
     banned_terms(input, &mut out);
     missing_alt_text(input, &mut out);
     public_urls(input, &mut out);
+    account_ready(input, &mut out);
     out
+}
+
+/// The target account must be connected, and its access token must still work at the scheduled instant
+/// unless it can be refreshed before then.
+fn account_ready(input: &CheckInput, out: &mut Vec<Finding>) {
+    let Some(account) = &input.account else {
+        return;
+    };
+    match account.status {
+        crate::AccountStatus::Connected => {}
+        crate::AccountStatus::NeedsReconnect => out.push(Finding::new(
+            "account-needs-reconnect",
+            Severity::Error,
+            None,
+            format!(
+                "{} refused its credentials and must be connected again",
+                account.name
+            ),
+            "reconnect the account, then check again",
+        )),
+        crate::AccountStatus::Disconnected => out.push(Finding::new(
+            "account-disconnected",
+            Severity::Error,
+            None,
+            format!("{} is disconnected", account.name),
+            "connect the account or remove this target",
+        )),
+    }
+    let when = input.scheduled_at.unwrap_or(input.now);
+    if let Some(expires) = account.access_expires_at
+        && !account.refreshable
+        && expires <= when
+    {
+        out.push(Finding::new(
+            "account-token-expires",
+            Severity::Error,
+            None,
+            format!(
+                "the access token of {} expires at {} and cannot be refreshed",
+                account.name,
+                expires.format("%Y-%m-%d %H:%M UTC")
+            ),
+            "reconnect the account before the post is due",
+        ));
+    }
 }
 
 /// The platforms pull each image from its public URL at that moment: it must answer `200` with an image
@@ -399,5 +445,55 @@ mod url_tests {
             reason: "timed out".into(),
         });
         assert_eq!(probe(failed), ["media-url-unreachable"]);
+    }
+}
+
+#[cfg(test)]
+mod account_tests {
+    use super::*;
+    use crate::AccountStatus;
+    use crate::quality::AccountFacts;
+    use crate::quality::testing::input as input_with_slides;
+    use chrono::Duration;
+
+    fn codes(
+        status: AccountStatus,
+        expires_in: Option<i64>,
+        refreshable: bool,
+    ) -> Vec<&'static str> {
+        let mut input = input_with_slides(1);
+        input.scheduled_at = Some(input.now + Duration::hours(2));
+        input.account = Some(AccountFacts {
+            name: "@brand".into(),
+            status,
+            access_expires_at: expires_in.map(|h| input.now + Duration::hours(h)),
+            refreshable,
+        });
+        check(&input)
+            .into_iter()
+            .filter(|f| f.code.starts_with("account-"))
+            .map(|f| f.code)
+            .collect()
+    }
+
+    #[test]
+    fn the_account_must_be_connected_with_a_token_that_lasts_or_refreshes() {
+        assert!(codes(AccountStatus::Connected, Some(3), false).is_empty());
+        assert!(
+            codes(AccountStatus::Connected, Some(1), true).is_empty(),
+            "refreshed before use"
+        );
+        assert_eq!(
+            codes(AccountStatus::Connected, Some(2), false),
+            ["account-token-expires"]
+        );
+        assert_eq!(
+            codes(AccountStatus::NeedsReconnect, None, true),
+            ["account-needs-reconnect"]
+        );
+        assert_eq!(
+            codes(AccountStatus::Disconnected, None, false),
+            ["account-disconnected"]
+        );
     }
 }

@@ -134,8 +134,24 @@ pub struct CheckInput {
     /// The account's Instagram publishing limit, read from `content_publishing_limit`'s
     /// `config.quota_total`; `None` when it was not read.
     pub instagram_quota_total: Option<u32>,
+    /// The target account's state, when the caller read it (`None` skips the account rules).
+    #[serde(default)]
+    pub account: Option<AccountFacts>,
     /// The team's rules and platform settings.
     pub rules: QualityConfig,
+}
+
+/// What the caller knows of the target account's connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountFacts {
+    /// The account's name, for messages.
+    pub name: String,
+    /// Whether it can be published to.
+    pub status: crate::AccountStatus,
+    /// When the stored access token stops working, if known.
+    pub access_expires_at: Option<DateTime<Utc>>,
+    /// True when a refresh token is stored, so an expiring access token can be renewed before use.
+    pub refreshable: bool,
 }
 
 impl CheckInput {
@@ -156,6 +172,7 @@ impl CheckInput {
             tiktok: None,
             instagram_scheduled_in_24h: None,
             instagram_quota_total: None,
+            account: None,
             rules: QualityConfig::default(),
         }
     }

@@ -40,7 +40,9 @@ mod text;
 pub mod tiktok;
 
 pub use finding::{Finding, Fix, Severity};
-pub use input::{CheckInput, QualityConfig, SlideFacts, SlideFormat, TikTokChoices, UrlProbe};
+pub use input::{
+    AccountFacts, CheckInput, QualityConfig, SlideFacts, SlideFormat, TikTokChoices, UrlProbe,
+};
 pub use text::published_caption;
 
 use crate::Platform;
