@@ -253,7 +253,7 @@ impl Service {
         comment: Option<String>,
     ) -> Result<Post> {
         let policy = self.approval_policy().await?;
-        self.change(actor, id, None, Gate::None, |post, now| {
+        self.change(actor, id, None, Gate::Quality, |post, now| {
             post.approve(actor, policy, comment, now)
         })
         .await

@@ -440,6 +440,32 @@ async fn banned_terms_from_configuration_block_a_post() {
     let err = s.submit_post(&app.editor, post.id).await.unwrap_err();
     assert_eq!(err.code(), "quality-check-failed");
     assert!(err.to_string().contains("cheap"), "{err}");
+
+    // A rule that arrives while a post waits for review blocks its approval and its schedule too.
+    let permissive = app.service.clone();
+    permissive.submit_post(&app.editor, post.id).await.unwrap();
+    let err = s
+        .approve_post(&app.reviewer, post.id, None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "quality-check-failed");
+    assert_eq!(
+        s.post(&app.viewer, post.id).await.unwrap().state(),
+        PostState::InReview
+    );
+    permissive
+        .approve_post(&app.reviewer, post.id, None)
+        .await
+        .unwrap();
+    let err = s
+        .schedule_post(&app.editor, post.id, schedule("2026-12-10 09:00", "UTC"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "quality-check-failed");
+    assert_eq!(
+        s.post(&app.viewer, post.id).await.unwrap().state(),
+        PostState::Approved
+    );
 }
 
 fn fixture(path: &str) -> std::path::PathBuf {
