@@ -351,4 +351,6 @@ pub enum AuditCommand {
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
+    /// Check the log's hash chain; names the first edited, deleted or reordered event (exit 5).
+    Verify,
 }

@@ -162,6 +162,15 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Audit(AuditCommand::Verify) => {
+            let checked = service.verify_audit(&actor).await?;
+            if json {
+                output::json(&json!({ "intact": true, "events": checked }));
+            } else {
+                println!("audit log intact: {checked} events, every hash and link holds");
+            }
+            Ok(())
+        }
         Command::Audit(AuditCommand::List { limit }) => {
             print_events(&service.recent_audit(&actor, limit).await?, json);
             Ok(())

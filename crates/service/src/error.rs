@@ -62,6 +62,9 @@ pub enum Error {
     /// The post breaks a platform's rules or the team's; the findings say which and how to fix them.
     #[error("the post fails its quality checks: {}", summary(.0))]
     QualityCheckFailed(Vec<natronfx_workflow::Finding>),
+    /// The audit log's hash chain does not hold: a row was edited, deleted or reordered.
+    #[error("the audit log was tampered with: {0}")]
+    AuditChainBroken(String),
     /// Hashing or another internal step failed.
     #[error("internal error: {0}")]
     Internal(String),
@@ -80,6 +83,7 @@ impl Error {
             Error::StaleVersion { .. } => "conflict",
             Error::Config(_) => "invalid-config",
             Error::QualityCheckFailed(_) => "quality-check-failed",
+            Error::AuditChainBroken(_) => "audit-chain-broken",
             Error::Internal(_) => "internal-error",
         }
     }
@@ -109,7 +113,8 @@ impl Error {
             | "invalid-transition"
             | "already-approved"
             | "already-initialized"
-            | "not-initialized" => ErrorKind::Conflict,
+            | "not-initialized"
+            | "audit-chain-broken" => ErrorKind::Conflict,
             _ => ErrorKind::Internal,
         }
     }

@@ -376,6 +376,17 @@ impl Service {
         Ok(self.store.list_accounts().await?)
     }
 
+    /// Walks the whole audit log's hash chain. Only admins may. A broken chain is an error naming the first
+    /// bad event.
+    pub async fn verify_audit(&self, actor: &User) -> Result<u64> {
+        authorize(actor, Action::ViewAudit, None)?;
+        let check = self.store.verify_audit_chain().await?;
+        match check.first_break {
+            None => Ok(check.checked),
+            Some(broken) => Err(Error::AuditChainBroken(broken.to_string())),
+        }
+    }
+
     /// The latest audit events. Only admins may read the log.
     pub async fn recent_audit(
         &self,

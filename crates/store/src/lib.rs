@@ -12,6 +12,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod chain;
 mod error;
 mod model;
 mod postgres;
@@ -30,6 +31,7 @@ use natronfx_workflow::{
     UserId,
 };
 
+pub use chain::{ChainBreak, ChainCheck};
 pub use error::{Error, Result};
 pub use model::{
     ApiToken, ContentFingerprint, MediaRecord, MediaSource, PostCursor, PostFilter, PostSummary,
@@ -152,6 +154,8 @@ pub trait AuditStore: Send + Sync {
     ) -> Result<Vec<StoredAuditEvent>>;
     /// The latest events, newest first.
     async fn recent_audit(&self, limit: u32) -> Result<Vec<StoredAuditEvent>>;
+    /// Walks the whole log in order and reports the first event whose hash or link does not hold.
+    async fn verify_audit_chain(&self) -> Result<ChainCheck>;
 }
 
 /// Sealed account credentials. The store never sees plaintext; the vault seals and opens.

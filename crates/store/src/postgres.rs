@@ -5,7 +5,13 @@ use std::time::Duration;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres, Transaction};
 
-crate::sql::impl_sql_store!(PgStore, Postgres);
+// Writers of the audit log take a transaction-scoped advisory lock (key: "nfxaudit" as bytes) before
+// reading the chain head.
+crate::sql::impl_sql_store!(
+    PgStore,
+    Postgres,
+    Some("SELECT pg_advisory_xact_lock(7954953170237281652)")
+);
 
 /// A PostgreSQL database.
 #[derive(Debug, Clone)]

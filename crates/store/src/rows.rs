@@ -224,6 +224,21 @@ impl TryFrom<ReviewRow> for Review {
     }
 }
 
+/// An audit row with its chain columns.
+#[derive(FromRow)]
+pub(crate) struct ChainRow {
+    #[sqlx(flatten)]
+    pub(crate) event: AuditRow,
+    pub(crate) prev_hash: Option<String>,
+    pub(crate) hash: Option<String>,
+}
+
+impl ChainRow {
+    pub(crate) fn seq(&self) -> i64 {
+        self.event.seq
+    }
+}
+
 #[derive(FromRow)]
 pub(crate) struct AuditRow {
     seq: i64,

@@ -6,7 +6,7 @@
 //! truly differs (claiming due targets with `SKIP LOCKED`, write-transaction mode) lives there.
 
 macro_rules! impl_sql_store {
-    ($store:ty, $db:ty) => {
+    ($store:ty, $db:ty, $chain_lock:expr) => {
         use async_trait::async_trait;
         use chrono::{DateTime, Utc};
         use natronfx_workflow::{
@@ -25,14 +25,30 @@ macro_rules! impl_sql_store {
         };
         use crate::rows::{ContentRow, CredentialRow, SlideHashRow, hash_to_db};
 
+        /// Appends events to the hash chain inside the caller's transaction. The chain head is read under
+        /// the backend's lock (SQLite's write lock; a transaction-scoped advisory lock on PostgreSQL), so
+        /// concurrent writers never fork it.
         async fn append_events(tx: &mut sqlx::Transaction<'_, $db>, events: &[AuditEvent]) -> Result<()> {
+            if events.is_empty() {
+                return Ok(());
+            }
+            let lock: Option<&'static str> = $chain_lock;
+            if let Some(lock) = lock {
+                sqlx::query(sqlx::AssertSqlSafe(lock)).execute(&mut **tx).await?;
+            }
+            let head: Option<(Option<String>,)> =
+                sqlx::query_as("SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+                    .fetch_optional(&mut **tx)
+                    .await?;
+            let mut prev = head.and_then(|h| h.0).unwrap_or_else(|| crate::chain::GENESIS.to_owned());
             for e in events {
+                let hash = crate::chain::event_hash(&prev, e);
                 sqlx::query(
                     "INSERT INTO audit_events \
-                     (at, actor_id, action, subject_kind, subject_id, from_state, to_state, note) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                     (at, actor_id, action, subject_kind, subject_id, from_state, to_state, note, prev_hash, hash) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 )
-                .bind(e.at)
+                .bind(crate::chain::stored_instant(e.at))
                 .bind(e.actor.map(|a| a.to_string()))
                 .bind(e.action.as_str())
                 .bind(&e.subject_kind)
@@ -40,8 +56,11 @@ macro_rules! impl_sql_store {
                 .bind(&e.from_state)
                 .bind(&e.to_state)
                 .bind(&e.note)
+                .bind(&prev)
+                .bind(&hash)
                 .execute(&mut **tx)
                 .await?;
+                prev = hash;
             }
             Ok(())
         }
@@ -588,6 +607,32 @@ macro_rules! impl_sql_store {
                 .fetch_all(&self.pool)
                 .await?;
                 rows.into_iter().map(StoredAuditEvent::try_from).collect()
+            }
+
+            async fn verify_audit_chain(&self) -> Result<crate::ChainCheck> {
+                let mut prev = crate::chain::GENESIS.to_owned();
+                let mut after = i64::MIN;
+                let mut checked = 0u64;
+                loop {
+                    let rows: Vec<crate::rows::ChainRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT {AUDIT_COLUMNS}, prev_hash, hash FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT 1000"
+                    )))
+                    .bind(after)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    let Some(last) = rows.last() else { break };
+                    after = last.seq();
+                    for row in rows {
+                        let (prev_hash, hash) = (row.prev_hash.clone(), row.hash.clone());
+                        let stored = StoredAuditEvent::try_from(row.event)?;
+                        match crate::chain::check_row(&prev, stored.seq, &stored.event, prev_hash.as_deref(), hash.as_deref()) {
+                            Ok(next) => prev = next,
+                            Err(first_break) => return Ok(crate::ChainCheck { checked, first_break: Some(first_break) }),
+                        }
+                        checked += 1;
+                    }
+                }
+                Ok(crate::ChainCheck { checked, first_break: None })
             }
 
             async fn recent_audit(&self, limit: u32) -> Result<Vec<StoredAuditEvent>> {

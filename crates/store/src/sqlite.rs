@@ -7,7 +7,8 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
-crate::sql::impl_sql_store!(SqliteStore, Sqlite);
+// `BEGIN IMMEDIATE` already serializes writers, so the audit chain needs no extra lock.
+crate::sql::impl_sql_store!(SqliteStore, Sqlite, None);
 
 /// A SQLite database.
 #[derive(Debug, Clone)]

@@ -707,3 +707,154 @@ async fn fingerprints_round_trip_in_pages(store: Arc<dyn Store>) {
     assert_eq!(by_caption.len(), 1);
     assert_eq!(by_caption[0].slides.len(), 1);
 }
+
+/// Writes a few chained events, then lets `tamper` change the database behind the store's back.
+async fn chain_story(db: &TestDb, tamper: &[&str]) -> natronfx_store::ChainCheck {
+    let store = db.open().await;
+    let before = store.verify_audit_chain().await.unwrap().checked;
+    let ana = user(
+        &store,
+        &format!("ana.{}@example.com", MediaId::random()),
+        Role::Editor,
+    )
+    .await;
+    for i in 0..5 {
+        let ev = AuditEvent::new(
+            now(),
+            Some(ana.id),
+            AuditAction::SettingChanged,
+            "setting",
+            format!("k{i}"),
+        )
+        .with_note(Some(format!("note {i}")));
+        store.append_audit(&[ev]).await.unwrap();
+    }
+    let clean = store.verify_audit_chain().await.unwrap();
+    assert_eq!(
+        (clean.checked, clean.first_break.clone()),
+        (before + 6, None),
+        "user creation + 5 events"
+    );
+    for sql in tamper {
+        if db.url.starts_with("sqlite:") {
+            let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+                .execute(&pool)
+                .await
+                .unwrap();
+        } else {
+            let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    }
+    store.verify_audit_chain().await.unwrap()
+}
+
+async fn the_audit_chain_names_the_first_edited_deleted_or_swapped_row(db: TestDb) {
+    use natronfx_store::ChainBreak;
+    let edited = chain_story(
+        &db,
+        &["UPDATE audit_events SET note = 'forged' WHERE seq = 4"],
+    )
+    .await;
+    assert_eq!(edited.first_break, Some(ChainBreak::Edited { seq: 4 }));
+    assert_eq!(edited.checked, 3);
+}
+
+async fn deleted_rows_break_the_chain(db: TestDb) {
+    use natronfx_store::ChainBreak;
+    let deleted = chain_story(&db, &["DELETE FROM audit_events WHERE seq = 3"]).await;
+    assert_eq!(deleted.first_break, Some(ChainBreak::Unlinked { seq: 4 }));
+}
+
+async fn swapped_rows_break_the_chain(db: TestDb) {
+    use natronfx_store::ChainBreak;
+    // Reorder rows 2 and 3. SQLite lets a writer renumber rows; PostgreSQL's identity column does not, so
+    // there the two rows' contents trade places instead. Either way the log reads in another order.
+    let swap: &[&str] = if db.url.starts_with("sqlite:") {
+        &[
+            "UPDATE audit_events SET seq = 1000 WHERE seq = 2",
+            "UPDATE audit_events SET seq = 2 WHERE seq = 3",
+            "UPDATE audit_events SET seq = 3 WHERE seq = 1000",
+        ]
+    } else {
+        &[
+            "UPDATE audit_events SET at = o.at, actor_id = o.actor_id, action = o.action, \
+           subject_kind = o.subject_kind, subject_id = o.subject_id, from_state = o.from_state, \
+           to_state = o.to_state, note = o.note, prev_hash = o.prev_hash, hash = o.hash \
+           FROM (SELECT * FROM audit_events WHERE seq IN (2, 3)) AS o \
+           WHERE audit_events.seq IN (2, 3) AND o.seq <> audit_events.seq",
+        ]
+    };
+    let swapped = chain_story(&db, swap).await;
+    assert_eq!(swapped.first_break, Some(ChainBreak::Unlinked { seq: 2 }));
+}
+
+async fn rows_written_around_the_log_break_the_chain(db: TestDb) {
+    use natronfx_store::ChainBreak;
+    let bypassed = chain_story(
+        &db,
+        &[
+            "INSERT INTO audit_events (at, action, subject_kind, subject_id) \
+           VALUES ('2026-12-01T10:00:00Z', 'post-created', 'post', 'x')",
+        ],
+    )
+    .await;
+    assert_eq!(bypassed.first_break, Some(ChainBreak::Unhashed { seq: 7 }));
+}
+
+macro_rules! chain_stories {
+    ($($name:ident),*) => {
+        mod chain_sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(natronfx_store::testing::TestDb::sqlite()).await;
+                }
+            )*
+        }
+        mod chain_postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(natronfx_store::testing::TestDb::postgres().await).await;
+                }
+            )*
+        }
+    };
+}
+
+chain_stories!(
+    the_audit_chain_names_the_first_edited_deleted_or_swapped_row,
+    deleted_rows_break_the_chain,
+    swapped_rows_break_the_chain,
+    rows_written_around_the_log_break_the_chain
+);
+
+#[tokio::test]
+async fn concurrent_writers_on_postgres_never_fork_the_chain() {
+    let db = TestDb::postgres().await;
+    let store = db.open().await;
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let ev = AuditEvent::new(
+                now(),
+                None,
+                AuditAction::SettingChanged,
+                "setting",
+                format!("k{i}"),
+            );
+            store.append_audit(&[ev.clone(), ev]).await.unwrap();
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let check = store.verify_audit_chain().await.unwrap();
+    assert_eq!((check.checked, check.first_break), (32, None));
+}
