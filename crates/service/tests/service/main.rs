@@ -830,3 +830,36 @@ async fn previews_show_each_platform_its_frame_and_cut_caption() {
     )
     .unwrap();
 }
+
+#[tokio::test]
+async fn an_upload_whose_row_cannot_be_written_leaves_no_object_behind() {
+    let app = TestApp::sqlite().await;
+    // Break the database under the service: the media row cannot be inserted any more.
+    let pool = sqlx::SqlitePool::connect(&app.db.url).await.unwrap();
+    sqlx::query("ALTER TABLE media RENAME TO media_elsewhere")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let photo = std::fs::read(fixture("photos/rocket.jpg")).unwrap();
+    let err = app.service.add_media(&app.editor, photo).await.unwrap_err();
+    assert_eq!(err.code(), "database-error", "{err}");
+    let objects: usize = walk(&app.media_root);
+    assert_eq!(objects, 0, "the stored object was removed again");
+}
+
+fn walk(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| {
+                    if e.path().is_dir() {
+                        walk(&e.path())
+                    } else {
+                        1
+                    }
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
