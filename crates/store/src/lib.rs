@@ -189,6 +189,18 @@ pub trait CredentialStore: Send + Sync {
         old: &SealedCredential,
         new: &SealedCredential,
     ) -> Result<bool>;
+    /// [`reseal_credential`](Self::reseal_credential) for a whole batch; a backend writes it in one
+    /// transaction. Answers, in order, whether each pair was replaced.
+    async fn reseal_credentials(
+        &self,
+        pairs: &[(SealedCredential, SealedCredential)],
+    ) -> Result<Vec<bool>> {
+        let mut out = Vec::with_capacity(pairs.len());
+        for (old, new) in pairs {
+            out.push(self.reseal_credential(old, new).await?);
+        }
+        Ok(out)
+    }
 }
 
 /// Fingerprints of published content, for the near-duplicate index.

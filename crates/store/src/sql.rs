@@ -749,6 +749,27 @@ macro_rules! impl_sql_store {
                 .await?;
                 Ok(done.rows_affected() == 1)
             }
+
+            async fn reseal_credentials(&self, pairs: &[(SealedCredential, SealedCredential)]) -> Result<Vec<bool>> {
+                let mut tx = self.begin_write().await?;
+                let mut out = Vec::with_capacity(pairs.len());
+                for (old, new) in pairs {
+                    let done = sqlx::query(
+                        "UPDATE credentials SET key_id = $1, ciphertext = $2 \
+                         WHERE account_id = $3 AND field = $4 AND ciphertext = $5",
+                    )
+                    .bind(i64::from(new.key_id))
+                    .bind(&new.ciphertext)
+                    .bind(old.account_id.to_string())
+                    .bind(&old.field)
+                    .bind(&old.ciphertext)
+                    .execute(&mut *tx)
+                    .await?;
+                    out.push(done.rows_affected() == 1);
+                }
+                tx.commit().await?;
+                Ok(out)
+            }
         }
 
         const CONTENT_COLUMNS: &str =

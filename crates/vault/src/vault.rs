@@ -3,11 +3,8 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::future::Future;
 use std::ops::ControlFlow;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
 
 use chrono::{DateTime, Utc};
 use natronfx_store::{CredentialStore, SealedCredential};
@@ -27,7 +24,6 @@ const MAX_FIELD_LEN: usize = 64;
 pub struct Vault {
     store: Arc<dyn CredentialStore>,
     keyring: Arc<Keyring>,
-    reseal_concurrency: usize,
 }
 
 impl fmt::Debug for Vault {
@@ -156,22 +152,12 @@ impl Vault {
         Vault {
             store,
             keyring: Arc::new(keyring),
-            reseal_concurrency: 1,
         }
     }
 
     /// A vault whose keyring comes from configuration; fails, naming the setting, on any key problem.
     pub fn from_config(store: Arc<dyn CredentialStore>, config: &VaultConfig) -> Result<Vault> {
         Ok(Vault::new(store, Keyring::from_config(config)?))
-    }
-
-    /// How many re-seals a rotation keeps in flight at once (default 1).
-    ///
-    /// Each re-seal is its own compare-and-swap write. On PostgreSQL several in flight share WAL flushes,
-    /// so 8–16 is much faster; SQLite serializes writers, so keep 1 there.
-    pub fn with_reseal_concurrency(mut self, in_flight: usize) -> Vault {
-        self.reseal_concurrency = in_flight.max(1);
-        self
     }
 
     /// The keyring.
@@ -392,16 +378,12 @@ impl Vault {
                     }
                 }
             }
-            for chunk in to_reseal.chunks(self.reseal_concurrency) {
-                let swaps = chunk
-                    .iter()
-                    .map(|(old, new)| self.store.reseal_credential(old, new));
-                for swapped in join_all(swaps).await {
-                    if swapped? {
-                        counts.resealed += 1;
-                    } else {
-                        counts.skipped_changed += 1;
-                    }
+            // One transaction per batch; each row is still a compare-and-swap on its old ciphertext.
+            for swapped in self.store.reseal_credentials(&to_reseal).await? {
+                if swapped {
+                    counts.resealed += 1;
+                } else {
+                    counts.skipped_changed += 1;
                 }
             }
             counts.batches += 1;
@@ -435,30 +417,6 @@ impl Vault {
         }
         self.open(row.account_id, &row.field, &row.ciphertext)
     }
-}
-
-/// Drives several futures at once on the current task and returns their outputs in order.
-async fn join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
-    let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
-    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
-            if output.is_none() {
-                match future.as_mut().poll(cx) {
-                    Poll::Ready(v) => *output = Some(v),
-                    Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            Poll::Pending
-        } else {
-            Poll::Ready(())
-        }
-    })
-    .await;
-    outputs.into_iter().flatten().collect()
 }
 
 /// Field names go into the associated data and logs: keep them short, lowercase and unambiguous.

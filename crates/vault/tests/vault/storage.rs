@@ -10,7 +10,7 @@ use natronfx_vault::Secret;
 use crate::{account, event, keys, now, vault};
 
 /// Connect, refresh, tamper, disconnect and rotate, against any backend.
-async fn story(store: Arc<dyn Store>, reseal_concurrency: usize) {
+async fn story(store: Arc<dyn Store>) {
     let keys = keys(&[1, 2]);
     let vault1 = vault(&store, 1, &keys);
     let brand = account(&store, "@brand").await;
@@ -150,7 +150,7 @@ async fn story(store: Arc<dyn Store>, reseal_concurrency: usize) {
     assert_eq!(err.code(), "not-found");
 
     // Rotation to key 2 re-seals everything (the tampered copy on `other` is left and reported).
-    let vault2 = vault(&store, 2, &keys).with_reseal_concurrency(reseal_concurrency);
+    let vault2 = vault(&store, 2, &keys);
     let report = vault2
         .rotate(10, |_| std::ops::ControlFlow::Continue(()))
         .await
@@ -209,13 +209,13 @@ async fn story(store: Arc<dyn Store>, reseal_concurrency: usize) {
 #[tokio::test]
 async fn story_on_sqlite() {
     let db = TestDb::sqlite();
-    story(db.open().await, 1).await;
+    story(db.open().await).await;
 }
 
 #[tokio::test]
 async fn story_on_postgres() {
     let db = TestDb::postgres().await;
-    story(db.open().await, 8).await;
+    story(db.open().await).await;
 }
 
 #[tokio::test]
