@@ -18,6 +18,7 @@
 
 mod clock;
 pub mod config;
+mod dedupe;
 mod error;
 mod media;
 mod people;
@@ -52,6 +53,7 @@ pub struct Service {
     quality: natronfx_workflow::QualityConfig,
     media: Option<Arc<dyn natronfx_media::MediaStore>>,
     media_limits: natronfx_media::IngestLimits,
+    history: dedupe::SharedHistory,
 }
 
 impl Service {
@@ -63,6 +65,7 @@ impl Service {
             quality: Default::default(),
             media: None,
             media_limits: Default::default(),
+            history: Default::default(),
         }
     }
 

@@ -202,6 +202,11 @@ impl Service {
         self.media_bytes(&id.to_string()).await
     }
 
+    /// The bytes of a stored image, by id, without a permission check (internal use).
+    pub(crate) async fn media_content_by_id(&self, id: MediaId) -> Result<Vec<u8>> {
+        self.media_bytes(&id.to_string()).await
+    }
+
     /// The bytes of a stored image, by id or key.
     async fn media_bytes(&self, reference: &str) -> Result<Vec<u8>> {
         let key = match reference.parse::<MediaId>() {

@@ -102,9 +102,13 @@ impl Service {
             .timeout(URL_PROBE_TIMEOUT)
             .build()
             .map_err(|e| Error::Internal(format!("http client: {e}")))?;
+        let our_slides = self.slide_hashes_if_history(post).await?;
         let mut all = Vec::new();
         for target in unsent {
             let mut input = base.clone();
+            if let Some(slides) = &our_slides {
+                input.earlier_posts = self.earlier_posts(post, target, slides).await?;
+            }
             if !is_sandbox(target.account_id) {
                 input.account = Some(self.account_facts(target.account_id).await?);
             }

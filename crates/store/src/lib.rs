@@ -214,6 +214,8 @@ pub trait FingerprintStore: Send + Sync {
         after_id: i64,
         limit: u32,
     ) -> Result<Vec<ContentFingerprint>>;
+    /// One fingerprint by id.
+    async fn fingerprint(&self, id: i64) -> Result<ContentFingerprint>;
     /// Fingerprints whose exact caption hash is `exact`.
     async fn fingerprints_by_caption(&self, exact: &[u8]) -> Result<Vec<ContentFingerprint>>;
 }

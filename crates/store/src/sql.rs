@@ -839,6 +839,16 @@ macro_rules! impl_sql_store {
                 self.load_fingerprints(contents).await
             }
 
+            async fn fingerprint(&self, id: i64) -> Result<ContentFingerprint> {
+                let contents: Vec<ContentRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {CONTENT_COLUMNS} FROM content_fingerprints WHERE id = $1"
+                )))
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?;
+                self.load_fingerprints(contents).await?.pop().ok_or_else(|| Error::not_found("fingerprint", id))
+            }
+
             async fn fingerprints_by_caption(&self, exact: &[u8]) -> Result<Vec<ContentFingerprint>> {
                 let contents: Vec<ContentRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {CONTENT_COLUMNS} FROM content_fingerprints WHERE caption_exact = $1 ORDER BY id"

@@ -55,8 +55,8 @@ pub use post::{
     TargetSpec, TargetState, Title,
 };
 pub use quality::{
-    AccountFacts, CheckInput, Finding, Fix, QualityConfig, Severity, SlideFacts, SlideFormat,
-    TikTokChoices, UrlProbe, blocks, check,
+    AccountFacts, CheckInput, DuplicatePolicy, EarlierPost, Finding, Fix, QualityConfig, Severity,
+    SlideFacts, SlideFormat, TikTokChoices, UrlProbe, blocks, check,
 };
 pub use review::{ApprovalPolicy, Decision, Review};
 pub use schedule::{Ambiguity, LocalSchedule, ScheduledAt};

@@ -863,3 +863,129 @@ fn walk(dir: &std::path::Path) -> usize {
         })
         .unwrap_or(0)
 }
+
+#[tokio::test]
+async fn content_published_before_is_reported_at_review_time() {
+    let app = TestApp::sqlite().await;
+    let s = &app.service;
+    let photos = |names: &[&str]| {
+        names
+            .iter()
+            .map(|n| std::fs::read(fixture(n)).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let mut media = Vec::new();
+    for bytes in photos(&["photos/coffee.png", "photos/chelsea.png"]) {
+        media.push(s.add_media(&app.editor, bytes).await.unwrap());
+    }
+    let post_with = |title: &str,
+                     caption: &str,
+                     account: &str,
+                     media: &[natronfx_service::MediaView]| PostInput {
+        title: title.into(),
+        caption: caption.into(),
+        hashtags: vec![],
+        slides: media
+            .iter()
+            .map(|m| SlideInput {
+                media_id: m.id.to_string(),
+                alt_text: "photo".into(),
+            })
+            .collect(),
+        targets: vec![TargetInput {
+            account: account.into(),
+            caption: None,
+            options: Default::default(),
+        }],
+    };
+    let first = s
+        .create_post(
+            &app.editor,
+            post_with(
+                "First",
+                "Autumn roast is back! #coffee",
+                "@sandbox.instagram",
+                &media,
+            ),
+        )
+        .await
+        .unwrap();
+    // Nothing published yet: no finding.
+    let before = s.check_post(&app.editor, first.id).await.unwrap();
+    assert!(!before.iter().any(|f| f.code == "looks-like-earlier-post"));
+    s.record_published(&first, first.targets[0].id)
+        .await
+        .unwrap();
+
+    // A month later the same photos, re-exported (re-encoded), with the same caption in other case.
+    app.clock.advance(Duration::days(30));
+    let mut again = Vec::new();
+    for m in &media {
+        let bytes = s.media_content(&app.editor, m.id).await.unwrap();
+        let img = image::load_from_memory(&bytes).unwrap();
+        let mut out = Vec::new();
+        img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+            .unwrap();
+        again.push(s.add_media(&app.editor, out).await.unwrap());
+    }
+    let second = s
+        .create_post(
+            &app.editor,
+            post_with(
+                "Second",
+                "AUTUMN roast is back!  #Coffee",
+                "@sandbox.instagram",
+                &again,
+            ),
+        )
+        .await
+        .unwrap();
+    let findings = s.check_post(&app.editor, second.id).await.unwrap();
+    let dup = findings
+        .iter()
+        .find(|f| f.code == "looks-like-earlier-post")
+        .expect("reported");
+    assert!(!dup.is_error(), "a warning by default");
+    assert!(
+        dup.message.contains("slides 1 and 2 match"),
+        "{}",
+        dup.message
+    );
+    assert!(
+        dup.message.contains("the caption is the same"),
+        "{}",
+        dup.message
+    );
+    assert!(
+        dup.message.contains("@sandbox.instagram on 2026-12-01"),
+        "{}",
+        dup.message
+    );
+
+    // Scope is the account by default: the same content to another account is not reported.
+    let elsewhere = s
+        .create_post(
+            &app.editor,
+            post_with("Third", "Something else", "@sandbox.facebook", &again),
+        )
+        .await
+        .unwrap();
+    let findings = s.check_post(&app.editor, elsewhere.id).await.unwrap();
+    assert!(!findings.iter().any(|f| f.code == "looks-like-earlier-post"));
+
+    // A team that wants it blocked says so.
+    let strict = natronfx_service::workflow::QualityConfig {
+        duplicates: natronfx_service::workflow::DuplicatePolicy {
+            error: true,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let err = s
+        .clone()
+        .with_quality(strict)
+        .submit_post(&app.editor, second.id)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "quality-check-failed");
+}

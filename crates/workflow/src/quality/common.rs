@@ -16,7 +16,66 @@ pub fn check(input: &CheckInput) -> Vec<Finding> {
     missing_alt_text(input, &mut out);
     public_urls(input, &mut out);
     account_ready(input, &mut out);
+    looks_like_earlier_posts(input, &mut out);
     out
+}
+
+/// Content published before: the same slides (by perceptual hash) or the same caption. A warning unless
+/// the team's policy makes it an error; a deliberate re-post is a decision, not an accident.
+fn looks_like_earlier_posts(input: &CheckInput, out: &mut Vec<Finding>) {
+    let severity = if input.rules.duplicates.error {
+        Severity::Error
+    } else {
+        Severity::Warning
+    };
+    for earlier in &input.earlier_posts {
+        let mut parts = Vec::new();
+        if !earlier.slides.is_empty() {
+            let numbers: Vec<String> = earlier
+                .slides
+                .iter()
+                .map(|(i, _)| (i + 1).to_string())
+                .collect();
+            let closest = earlier.slides.iter().map(|(_, d)| *d).min().unwrap_or(0);
+            let noun = if numbers.len() == 1 {
+                "slide"
+            } else {
+                "slides"
+            };
+            parts.push(format!(
+                "{noun} {} match (distance {closest})",
+                join_and(&numbers)
+            ));
+        }
+        if earlier.same_caption {
+            parts.push("the caption is the same".to_owned());
+        } else if earlier.caption_similarity >= 50 {
+            parts.push(format!("caption {} % similar", earlier.caption_similarity));
+        }
+        if parts.is_empty() {
+            continue;
+        }
+        out.push(Finding::new(
+            "looks-like-earlier-post",
+            severity,
+            None,
+            format!(
+                "{}: a post published to {} on {}",
+                parts.join("; "),
+                earlier.account,
+                earlier.published_at.format("%Y-%m-%d")
+            ),
+            "change the content, or publish it again on purpose",
+        ));
+    }
+}
+
+fn join_and(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
 }
 
 /// The target account must be connected, and its access token must still work at the scheduled instant
@@ -494,6 +553,50 @@ mod account_tests {
         assert_eq!(
             codes(AccountStatus::Disconnected, None, false),
             ["account-disconnected"]
+        );
+    }
+}
+
+#[cfg(test)]
+mod duplicate_tests {
+    use super::*;
+    use crate::quality::EarlierPost;
+    use crate::quality::testing::input as input_with_slides;
+    use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn an_earlier_post_is_named_with_its_slides_and_caption_similarity() {
+        let mut input = input_with_slides(3);
+        input.earlier_posts.push(EarlierPost {
+            account: "@brand".into(),
+            published_at: Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap(),
+            slides: vec![(0, 3), (1, 5)],
+            caption_similarity: 91,
+            same_caption: false,
+        });
+        let found: Vec<_> = check(&input)
+            .into_iter()
+            .filter(|f| f.code == "looks-like-earlier-post")
+            .collect();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].severity, Severity::Warning);
+        assert_eq!(
+            found[0].message,
+            "slides 1 and 2 match (distance 3); caption 91 % similar: a post published to @brand on 2026-11-02"
+        );
+        input.rules.duplicates.error = true;
+        assert!(
+            check(&input)
+                .iter()
+                .any(|f| f.code == "looks-like-earlier-post" && f.is_error())
+        );
+        input.earlier_posts[0].slides.clear();
+        input.earlier_posts[0].caption_similarity = 20;
+        assert!(
+            !check(&input)
+                .iter()
+                .any(|f| f.code == "looks-like-earlier-post"),
+            "unrelated"
         );
     }
 }

@@ -105,6 +105,48 @@ pub struct QualityConfig {
     /// True once the TikTok app passed the Content Posting audit. Until then every post must be
     /// `SELF_ONLY`, so this defaults to `false`.
     pub tiktok_client_audited: bool,
+    /// How content that was published before is reported.
+    pub duplicates: DuplicatePolicy,
+}
+
+/// Which earlier posts count as "the same content again", and how loudly to say so.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DuplicatePolicy {
+    /// Report it as an error (blocking) instead of a warning.
+    pub error: bool,
+    /// Compare with posts to the same account only (`account`) or to any account (`all`).
+    pub scope: String,
+    /// How far back to look, in days.
+    pub window_days: u32,
+    /// Largest perceptual-hash distance (of 64 bits) at which two slides count as the same image.
+    pub radius: u32,
+}
+
+impl Default for DuplicatePolicy {
+    fn default() -> Self {
+        DuplicatePolicy {
+            error: false,
+            scope: "account".into(),
+            window_days: 365,
+            radius: 8,
+        }
+    }
+}
+
+/// An earlier published post that looks like this one, found by the caller in the fingerprint history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EarlierPost {
+    /// The account it went to.
+    pub account: String,
+    /// When.
+    pub published_at: DateTime<Utc>,
+    /// This post's slides (0-based) that match one of its slides, with the smallest distance.
+    pub slides: Vec<(usize, u32)>,
+    /// How similar the captions are, in percent.
+    pub caption_similarity: u8,
+    /// The captions normalize to the same text and hashtags.
+    pub same_caption: bool,
 }
 
 /// Everything the quality rules read about one post bound for one account.
@@ -137,6 +179,9 @@ pub struct CheckInput {
     /// The target account's state, when the caller read it (`None` skips the account rules).
     #[serde(default)]
     pub account: Option<AccountFacts>,
+    /// Earlier posts within the duplicate policy's scope and window that look like this one.
+    #[serde(default)]
+    pub earlier_posts: Vec<EarlierPost>,
     /// The team's rules and platform settings.
     pub rules: QualityConfig,
 }
@@ -173,6 +218,7 @@ impl CheckInput {
             instagram_scheduled_in_24h: None,
             instagram_quota_total: None,
             account: None,
+            earlier_posts: Vec::new(),
             rules: QualityConfig::default(),
         }
     }

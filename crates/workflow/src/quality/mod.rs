@@ -41,7 +41,8 @@ pub mod tiktok;
 
 pub use finding::{Finding, Fix, Severity};
 pub use input::{
-    AccountFacts, CheckInput, QualityConfig, SlideFacts, SlideFormat, TikTokChoices, UrlProbe,
+    AccountFacts, CheckInput, DuplicatePolicy, EarlierPost, QualityConfig, SlideFacts, SlideFormat,
+    TikTokChoices, UrlProbe,
 };
 pub use text::published_caption;
 
