@@ -82,6 +82,37 @@ impl fmt::Display for Hashtag {
     }
 }
 
+/// Every hashtag written in `text`, in order, repeats included.
+pub(crate) fn occurrences(text: &str) -> Vec<Hashtag> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let starts_tag =
+            chars[i] == '#' && (i == 0 || !is_tag_char(chars[i - 1]) && chars[i - 1] != '#');
+        if !starts_tag {
+            i += 1;
+            continue;
+        }
+        let mut j = i + 1;
+        while j < chars.len() && chars[j] == '#' {
+            j += 1;
+        }
+        let body_start = j;
+        while j < chars.len() && is_tag_char(chars[j]) {
+            j += 1;
+        }
+        if j > body_start {
+            let body: String = chars[body_start..j].iter().collect();
+            if let Ok(tag) = Hashtag::parse(&body) {
+                out.push(tag);
+            }
+        }
+        i = j.max(i + 1);
+    }
+    out
+}
+
 /// An ordered list of hashtags without case-insensitive duplicates (the first spelling wins).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hashtags(Vec<Hashtag>);
@@ -91,30 +122,8 @@ impl Hashtags {
     /// followed by no tag character is not a hashtag.
     pub fn in_text(text: &str) -> Hashtags {
         let mut tags = Hashtags::default();
-        let chars: Vec<char> = text.chars().collect();
-        let mut i = 0;
-        while i < chars.len() {
-            let starts_tag =
-                chars[i] == '#' && (i == 0 || !is_tag_char(chars[i - 1]) && chars[i - 1] != '#');
-            if starts_tag {
-                let mut j = i + 1;
-                while j < chars.len() && chars[j] == '#' {
-                    j += 1;
-                }
-                let body_start = j;
-                while j < chars.len() && is_tag_char(chars[j]) {
-                    j += 1;
-                }
-                if j > body_start {
-                    let body: String = chars[body_start..j].iter().collect();
-                    if let Ok(tag) = Hashtag::parse(&body) {
-                        tags.push(tag);
-                    }
-                }
-                i = j.max(i + 1);
-            } else {
-                i += 1;
-            }
+        for tag in occurrences(text) {
+            tags.push(tag);
         }
         tags
     }

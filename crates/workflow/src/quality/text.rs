@@ -2,10 +2,6 @@
 
 use crate::{Hashtag, Hashtags};
 
-fn is_tag_char(c: char) -> bool {
-    c.is_alphanumeric() || c == '_'
-}
-
 fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
 }
@@ -45,33 +41,10 @@ pub fn published_caption(caption: &str, hashtags: &[Hashtag]) -> String {
 ///
 /// Uses the same rules as [`Hashtags::in_text`]: a `#` inside a word (`C#`, `a#b`) starts no tag.
 pub(crate) fn hashtag_occurrences(text: &str) -> Vec<String> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let starts_tag =
-            chars[i] == '#' && (i == 0 || !is_tag_char(chars[i - 1]) && chars[i - 1] != '#');
-        if !starts_tag {
-            i += 1;
-            continue;
-        }
-        let mut j = i + 1;
-        while j < chars.len() && chars[j] == '#' {
-            j += 1;
-        }
-        let body_start = j;
-        while j < chars.len() && is_tag_char(chars[j]) {
-            j += 1;
-        }
-        if j > body_start {
-            let body: String = chars[body_start..j].iter().collect();
-            if let Ok(tag) = Hashtag::parse(&body) {
-                out.push(tag.as_str().to_owned());
-            }
-        }
-        i = j.max(i + 1);
-    }
-    out
+    crate::hashtag::occurrences(text)
+        .into_iter()
+        .map(String::from)
+        .collect()
 }
 
 fn is_username_char(c: char) -> bool {
