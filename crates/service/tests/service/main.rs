@@ -661,7 +661,11 @@ async fn real_accounts_get_their_public_urls_checked_by_a_real_request() {
             .map(|f| f.code)
             .collect()
     };
-    assert!(url_codes(s.check_post(&app.editor, post.id).await.unwrap()).is_empty());
+    // The stand-in host is plain http on loopback: that alone is reported; the request itself succeeds.
+    assert_eq!(
+        url_codes(s.check_post(&app.editor, post.id).await.unwrap()),
+        ["media-url-not-https"]
+    );
     for (path, code) in [
         ("moved", "media-url-redirects"),
         ("html", "media-url-wrong-type"),
@@ -671,7 +675,7 @@ async fn real_accounts_get_their_public_urls_checked_by_a_real_request() {
             .check_post(&app.editor, post.id)
             .await
             .unwrap();
-        assert_eq!(url_codes(findings), [code], "{path}");
+        assert_eq!(url_codes(findings), ["media-url-not-https", code], "{path}");
     }
     // An access token that has expired and cannot be refreshed blocks the post too.
     let sealed = natronfx_service::store::SealedCredential {

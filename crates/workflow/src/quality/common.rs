@@ -127,7 +127,25 @@ fn account_ready(input: &CheckInput, out: &mut Vec<Finding>) {
 /// type and no redirect (TikTok refuses redirects outright; Meta fetches once and fails the container).
 fn public_urls(input: &CheckInput, out: &mut Vec<Finding>) {
     for (i, s) in input.slides.iter().enumerate() {
-        let (Some(url), Some(probe)) = (s.public_url.as_deref(), s.url_probe.as_ref()) else {
+        let Some(url) = s.public_url.as_deref() else {
+            continue;
+        };
+        if !url
+            .get(..8)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
+        {
+            out.push(
+                Finding::new(
+                    "media-url-not-https",
+                    Severity::Error,
+                    None,
+                    format!("the image url {url} is not an https url"),
+                    "serve media over https (media.public_base_url) from a domain you control",
+                )
+                .on_slide(i),
+            );
+        }
+        let Some(probe) = s.url_probe.as_ref() else {
             continue;
         };
         let problem = match probe {
@@ -486,6 +504,10 @@ mod url_tests {
     #[test]
     fn a_public_url_must_answer_200_with_an_image_and_no_redirect() {
         assert!(probe(None).is_empty(), "no request made, nothing to judge");
+        let mut plain = input_with_slides(1);
+        plain.slides[0].public_url = Some("http://media.example.com/m/a.jpg".into());
+        let codes: Vec<_> = check(&plain).into_iter().map(|f| f.code).collect();
+        assert!(codes.contains(&"media-url-not-https"), "{codes:?}");
         assert!(probe(answered(200, Some("image/jpeg"), None)).is_empty());
         assert_eq!(
             probe(answered(404, Some("text/html"), None)),

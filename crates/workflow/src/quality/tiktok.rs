@@ -302,24 +302,15 @@ fn is_verified(url: &str, entries: &[String]) -> bool {
     })
 }
 
-/// TikTok pulls each image from its URL: `https` only, and on a domain or URL prefix the app verified
-/// (else 403 `url_ownership_unverified`). Checked only for slides whose URL is known, and against the
-/// configured list only when there is one.
+/// TikTok pulls each image from its URL on a domain or URL prefix the app verified (else 403
+/// `url_ownership_unverified`). Checked only for slides whose URL is known, and against the configured
+/// list only when there is one. That the URL is `https` at all is an everywhere rule
+/// (`media-url-not-https`), so it is not reported twice.
 fn url(i: usize, s: &SlideFacts, input: &CheckInput, out: &mut Vec<Finding>) {
     let Some(url) = s.public_url.as_deref() else {
         return;
     };
     if host(url).is_none() {
-        out.push(
-            Finding::new(
-                "tiktok-url-not-https",
-                Severity::Error,
-                P,
-                format!("the image url {url} is not an https url"),
-                "serve media over https from the verified domain",
-            )
-            .on_slide(i),
-        );
         return;
     }
     let entries = &input.rules.tiktok_verified_url_prefixes;
@@ -626,7 +617,8 @@ mod tests {
                 "https://storage.googleapis.com/b/a.jpg",
                 Some("tiktok-url-unverified"),
             ),
-            ("http://cdn.example.org/a.jpg", Some("tiktok-url-not-https")),
+            // Not https: the everywhere rule reports it, not TikTok's.
+            ("http://cdn.example.org/a.jpg", None),
         ];
         for (url, code) in cases {
             let mut i = ok(2);
