@@ -39,7 +39,10 @@ pub fn json<T: Serialize>(value: &T) {
 /// Prints an error on standard error: `error[code]: message`, or a JSON object with `--json`.
 pub fn print_error(e: &Error, as_json: bool) {
     if as_json {
-        let body = serde_json::json!({ "code": e.code(), "message": e.to_string() });
+        let mut body = serde_json::json!({ "code": e.code(), "message": e.to_string() });
+        if let Some(findings) = e.findings() {
+            body["details"] = serde_json::json!({ "findings": findings });
+        }
         eprintln!("{body}");
     } else {
         eprintln!("error[{}]: {e}", e.code());

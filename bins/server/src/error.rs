@@ -14,6 +14,7 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    details: Option<serde_json::Value>,
 }
 
 impl ApiError {
@@ -23,6 +24,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            details: None,
         }
     }
 
@@ -55,7 +57,10 @@ impl From<Error> for ApiError {
                 "internal error; the server log has the details",
             );
         }
-        ApiError::new(status(kind), e.code(), e.to_string())
+        let mut error = ApiError::new(status(kind), e.code(), e.to_string());
+        // A quality refusal carries every finding, so a client can show them all.
+        error.details = e.findings().map(|f| serde_json::json!({ "findings": f }));
+        error
     }
 }
 
@@ -85,11 +90,11 @@ impl From<QueryRejection> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(json!({ "code": self.code, "message": self.message })),
-        )
-            .into_response()
+        let mut body = json!({ "code": self.code, "message": self.message });
+        if let Some(details) = self.details {
+            body["details"] = details;
+        }
+        (self.status, Json(body)).into_response()
     }
 }
 

@@ -405,6 +405,15 @@ async fn quality_failures_come_back_as_422_with_the_code() {
             Some("quality-check-failed")
         )
     );
+    let findings = err["details"]["findings"]
+        .as_array()
+        .expect("the findings come along");
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["code"] == "no-slides" && f["severity"] == "error"),
+        "{err}"
+    );
 }
 
 #[tokio::test]

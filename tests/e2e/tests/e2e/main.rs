@@ -511,11 +511,20 @@ fn media_render_and_quality_checks_from_the_cli() {
         "{check:?}"
     );
     assert!(check.stdout.contains("tiktok-privacy"), "{}", check.stdout);
-    let submit = cli.as_user(ed, &["post", "submit", &id]);
+    let submit = cli.as_user(ed, &["--json", "post", "submit", &id]);
+    let refusal: serde_json::Value = serde_json::from_str(submit.stderr.trim()).unwrap();
     assert_eq!(
-        (submit.code, submit.error_code().as_deref()),
+        (submit.code, refusal["code"].as_str()),
         (6, Some("quality-check-failed"))
     );
+    let findings = refusal["details"]["findings"]
+        .as_array()
+        .expect("the findings come along");
+    assert!(findings.iter().any(|f| {
+        f["code"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("tiktok-privacy"))
+    }));
     let fixed = cli.as_user(
         ed,
         &[
