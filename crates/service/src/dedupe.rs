@@ -112,14 +112,13 @@ impl Service {
     }
 
     /// Earlier posts within the policy's scope and window that share slides or a caption with `post` as
-    /// it would go to `target`.
+    /// it would go to `target`. The index is as fresh as the caller's `slide_hashes_if_history` left it.
     pub(crate) async fn earlier_posts(
         &self,
         post: &Post,
         target: &Target,
         slides: &[ImageFingerprint],
     ) -> Result<Vec<EarlierPost>> {
-        self.refresh_history().await?;
         let policy = &self.quality.duplicates;
         let caption = CaptionFingerprint::of(&Self::published_text(post, target));
         // Candidate fingerprints: slide matches by id, with (our slide, distance) pairs.
