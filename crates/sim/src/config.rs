@@ -42,6 +42,9 @@ pub struct SimConfig {
     pub oauth_client_secret: String,
     /// The API key the simulated OpenAI Images endpoint accepts.
     pub openai_api_key: String,
+    /// Accept sandbox tokens (`sandbox.{network}.{account id}`, see [`crate::sandbox_token`]) for accounts
+    /// it has never seen, creating the account on first use, so a sandbox survives restarts of either side.
+    pub sandbox_tokens: bool,
 }
 
 impl Default for SimConfig {
@@ -61,6 +64,7 @@ impl Default for SimConfig {
             oauth_client_id: "sim-client".into(),
             oauth_client_secret: "sim-secret".into(),
             openai_api_key: "sk-sim".into(),
+            sandbox_tokens: false,
         }
     }
 }

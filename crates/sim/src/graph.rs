@@ -250,7 +250,8 @@ async fn prelude(
         ));
     };
     let record = {
-        let state = shared.lock();
+        let mut state = shared.lock();
+        state.admit_sandbox_token(&token);
         state
             .tokens
             .get(&token)

@@ -58,7 +58,7 @@ pub use config::{ClockMode, SimConfig};
 pub use faults::{Endpoint, Fault, Loss, RandomFaults};
 pub use openai::BLOCKED_PROMPT_MARKER;
 pub use server::{SimHandle, Simulator, serve};
-pub use state::{GraphHost, Network, PublishedPost, SimAccount, TiktokCreator};
+pub use state::{GraphHost, Network, PublishedPost, SimAccount, TiktokCreator, sandbox_token};
 
 /// Why the simulator could not run.
 #[derive(Debug, thiserror::Error)]

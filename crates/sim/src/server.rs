@@ -61,6 +61,7 @@ impl Simulator {
             .merge(graph::routes())
             .merge(oauth::routes())
             .merge(openai::routes())
+            .route("/_sim/published", axum::routing::get(published_route))
             .with_state(self.shared.clone())
     }
 
@@ -282,4 +283,13 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     Simulator::new(config).serve(listener, shutdown).await
+}
+
+/// `GET /_sim/published`: the read-back as JSON, for tests that drive the simulator from another process.
+async fn published_route(
+    axum::extract::State(shared): axum::extract::State<crate::shared::Shared>,
+) -> axum::Json<Vec<crate::PublishedPost>> {
+    let mut state = shared.lock();
+    state.settle_tiktok();
+    axum::Json(state.posts.clone())
 }

@@ -376,6 +376,55 @@ impl State {
         }
     }
 
+    /// Admit a sandbox token the simulator has not issued, creating its account, when the configuration
+    /// allows it. Unknown tokens of any other shape stay unknown.
+    pub(crate) fn admit_sandbox_token(&mut self, token: &str) {
+        if !self.config.sandbox_tokens || self.tokens.contains_key(token) {
+            return;
+        }
+        let Some((network, account_id)) = parse_sandbox_token(token) else {
+            return;
+        };
+        let host = match network {
+            Network::Tiktok => None,
+            Network::Instagram => Some(GraphHost::Instagram),
+            Network::Facebook => Some(GraphHost::Facebook),
+        };
+        let name = format!("sandbox-{account_id}");
+        match network {
+            Network::Tiktok => {
+                self.tiktok_accounts
+                    .entry(account_id.to_owned())
+                    .or_insert_with(|| TiktokAccount {
+                        creator: TiktokCreator {
+                            username: name,
+                            ..TiktokCreator::default()
+                        },
+                    });
+            }
+            Network::Instagram => {
+                self.ig_accounts
+                    .entry(account_id.to_owned())
+                    .or_insert(name);
+            }
+            Network::Facebook => {
+                self.pages.entry(account_id.to_owned()).or_insert(name);
+            }
+        }
+        let now = self.now();
+        self.tokens.insert(
+            token.to_owned(),
+            Token {
+                network,
+                host,
+                account_id: account_id.to_owned(),
+                expires_at: None,
+                issued_at: now,
+                kind: TokenKind::Access,
+            },
+        );
+    }
+
     pub(crate) fn create_instagram_account(
         &mut self,
         username: &str,
@@ -521,4 +570,32 @@ impl State {
             ("IN_PROGRESS", "In Progress".into())
         })
     }
+}
+
+/// The token a sandbox account uses with a simulator that has `sandbox_tokens` on. It is not a secret: it
+/// names the account and only the simulator accepts it.
+pub fn sandbox_token(network: Network, account_id: &str) -> String {
+    let network = match network {
+        Network::Tiktok => "tiktok",
+        Network::Instagram => "instagram",
+        Network::Facebook => "facebook",
+    };
+    format!("sandbox.{network}.{account_id}")
+}
+
+fn parse_sandbox_token(token: &str) -> Option<(Network, &str)> {
+    let rest = token.strip_prefix("sandbox.")?;
+    let (network, id) = rest.split_once('.')?;
+    let network = match network {
+        "tiktok" => Network::Tiktok,
+        "instagram" => Network::Instagram,
+        "facebook" => Network::Facebook,
+        _ => return None,
+    };
+    let valid = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    valid.then_some((network, id))
 }

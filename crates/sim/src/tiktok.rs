@@ -105,6 +105,7 @@ async fn prelude(
         drop(state);
         return Err(invalid_token(shared));
     };
+    state.admit_sandbox_token(&token);
     let record = state.tokens.get(&token).cloned();
     let Some(record) = record.filter(|r| {
         r.network == Network::Tiktok

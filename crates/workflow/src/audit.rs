@@ -50,6 +50,22 @@ pub enum AuditAction {
     SettingChanged,
     /// A social account was connected (or a sandbox account created).
     AccountConnected,
+    /// A target went live (the note names the platform post id).
+    TargetPublished,
+    /// A target failed for good (the note gives the platform's reason).
+    TargetFailed,
+    /// Targets were cancelled by a person.
+    TargetCancelled,
+    /// A target's time passed while the service was down; it waits for a person.
+    TargetMissed,
+    /// A target's outcome could not be settled by reading back; it waits for a person.
+    TargetNeedsAttention,
+    /// A person settled a target that needed attention.
+    TargetResolved,
+    /// A published target was deliberately scheduled again, with a reason.
+    TargetRepublished,
+    /// The publish ledger refused to send a target that was already published.
+    RepublishRefused,
 }
 
 impl AuditAction {
@@ -75,6 +91,14 @@ impl AuditAction {
             AuditAction::TokenRevoked => "token-revoked",
             AuditAction::SettingChanged => "setting-changed",
             AuditAction::AccountConnected => "account-connected",
+            AuditAction::TargetPublished => "target-published",
+            AuditAction::TargetFailed => "target-failed",
+            AuditAction::TargetCancelled => "target-cancelled",
+            AuditAction::TargetMissed => "target-missed",
+            AuditAction::TargetNeedsAttention => "target-needs-attention",
+            AuditAction::TargetResolved => "target-resolved",
+            AuditAction::TargetRepublished => "target-republished",
+            AuditAction::RepublishRefused => "republish-refused",
         }
     }
 }

@@ -195,17 +195,24 @@ pub enum TargetState {
     Failed,
     /// Stopped by a person before publishing.
     Cancelled,
+    /// Its time passed while the service was down; a person publishes it now, reschedules or cancels it.
+    Missed,
+    /// The platform's answer was lost and reading back could not settle whether it is live; a person
+    /// looks at the evidence and resolves it. Never retried blindly.
+    NeedsAttention,
 }
 
 impl TargetState {
     /// Every state.
-    pub const ALL: [TargetState; 6] = [
+    pub const ALL: [TargetState; 8] = [
         TargetState::Unscheduled,
         TargetState::Scheduled,
         TargetState::Publishing,
         TargetState::Published,
         TargetState::Failed,
         TargetState::Cancelled,
+        TargetState::Missed,
+        TargetState::NeedsAttention,
     ];
 
     /// The snake_case name used in storage and output.
@@ -217,12 +224,40 @@ impl TargetState {
             TargetState::Published => "published",
             TargetState::Failed => "failed",
             TargetState::Cancelled => "cancelled",
+            TargetState::Missed => "missed",
+            TargetState::NeedsAttention => "needs_attention",
         }
     }
 
     /// True once a platform call may have happened: such a target is never rewritten by an edit.
     pub fn is_settled_or_in_flight(self) -> bool {
-        matches!(self, TargetState::Publishing | TargetState::Published)
+        matches!(
+            self,
+            TargetState::Publishing | TargetState::Published | TargetState::NeedsAttention
+        )
+    }
+
+    /// Still waiting for the dispatcher or for a person: while any target is, the post is not finished.
+    pub fn is_pending(self) -> bool {
+        matches!(
+            self,
+            TargetState::Scheduled
+                | TargetState::Publishing
+                | TargetState::Missed
+                | TargetState::NeedsAttention
+        )
+    }
+
+    /// A person may put it (back) on the schedule: nothing of it is live or in flight.
+    pub fn can_be_scheduled(self) -> bool {
+        matches!(
+            self,
+            TargetState::Unscheduled
+                | TargetState::Scheduled
+                | TargetState::Cancelled
+                | TargetState::Missed
+                | TargetState::Failed
+        )
     }
 }
 
@@ -658,7 +693,9 @@ impl Post {
         ])
     }
 
-    /// Gives targets a publish instant: the listed ones, or every target not yet sent.
+    /// Gives targets a publish instant: the listed ones, or every target not yet sent. Missed and failed
+    /// targets may be put back on the schedule too; the post then returns to `scheduled` (or stays
+    /// `publishing` while other targets are in flight).
     pub fn schedule(
         &mut self,
         actor: &User,
@@ -668,32 +705,18 @@ impl Post {
     ) -> Result<Vec<AuditEvent>> {
         authorize(actor, Action::SchedulePost, Some(self))?;
         let at = ScheduledAt::new(at.instant(), now)?;
-        self.0.state.after(Event::Schedule)?;
+        let event = self.schedule_event()?;
         if self.0.targets.is_empty() {
             return Err(Error::input(
                 "targets",
                 "the post has no target; add an account to publish to first",
             ));
         }
-        if let Some(missing) = which
-            .unwrap_or_default()
-            .iter()
-            .find(|id| !self.0.targets.iter().any(|t| t.id == **id))
-        {
-            return Err(Error::input(
-                "target",
-                format!("{missing} is not a target of this post"),
-            ));
-        }
+        self.check_targets(which)?;
         let mut scheduled = Vec::new();
         for t in &mut self.0.targets {
             let chosen = which.is_none_or(|ids| ids.contains(&t.id));
-            if chosen
-                && matches!(
-                    t.state,
-                    TargetState::Unscheduled | TargetState::Scheduled | TargetState::Cancelled
-                )
-            {
+            if chosen && t.state.can_be_scheduled() {
                 t.state = TargetState::Scheduled;
                 t.scheduled_at = Some(at);
                 scheduled.push(format!("{} {}", t.platform, t.account_id));
@@ -705,13 +728,196 @@ impl Post {
                 "no target left to schedule; they are published or being published",
             ));
         }
-        let (from, to) = self.transition(Event::Schedule, now)?;
         let note = format!("{} at {at}", scheduled.join(", "));
-        Ok(vec![
-            self.event(actor, AuditAction::PostScheduled, now)
-                .with_states(from, to)
+        let mut audit = self
+            .event(actor, AuditAction::PostScheduled, now)
+            .with_note(Some(note));
+        if let Some(event) = event {
+            let (from, to) = self.transition(event, now)?;
+            audit = audit.with_states(from, to);
+        }
+        self.0.updated_at = now;
+        Ok(vec![audit])
+    }
+
+    /// Which post-level event putting targets on the schedule is, refusing states that cannot take it.
+    fn schedule_event(&self) -> Result<Option<Event>> {
+        match self.0.state {
+            PostState::Failed | PostState::PartiallyPublished => Ok(Some(Event::Retry)),
+            // Other targets are in flight: the post stays `publishing` and this one joins the queue.
+            PostState::Publishing => Ok(None),
+            state => state.after(Event::Schedule).map(|_| Some(Event::Schedule)),
+        }
+    }
+
+    fn check_targets(&self, which: Option<&[TargetId]>) -> Result<()> {
+        match which
+            .unwrap_or_default()
+            .iter()
+            .find(|id| !self.0.targets.iter().any(|t| t.id == **id))
+        {
+            Some(missing) => Err(Error::input(
+                "target",
+                format!("{missing} is not a target of this post"),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// Stops targets for good before they are sent: waiting, missed or failed ones become `cancelled`.
+    /// A target in flight or whose outcome needs a person cannot be cancelled.
+    pub fn cancel_targets(
+        &mut self,
+        actor: &User,
+        which: Option<&[TargetId]>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<AuditEvent>> {
+        authorize(actor, Action::SchedulePost, Some(self))?;
+        if matches!(self.0.state, PostState::Published | PostState::Archived) {
+            return Err(Error::InvalidTransition {
+                from: self.0.state,
+                event: "cancel targets of",
+            });
+        }
+        self.check_targets(which)?;
+        let mut cancelled = Vec::new();
+        for t in &mut self.0.targets {
+            if which.is_none_or(|ids| ids.contains(&t.id))
+                && matches!(
+                    t.state,
+                    TargetState::Unscheduled
+                        | TargetState::Scheduled
+                        | TargetState::Missed
+                        | TargetState::Failed
+                )
+            {
+                t.state = TargetState::Cancelled;
+                t.scheduled_at = None;
+                cancelled.push(format!("{} {}", t.platform, t.account_id));
+            }
+        }
+        if cancelled.is_empty() {
+            return Err(Error::input(
+                "targets",
+                "no target can be cancelled; they are published, in flight or need attention",
+            ));
+        }
+        self.0.updated_at = now;
+        let mut events = vec![
+            self.event(actor, AuditAction::TargetCancelled, now)
+                .with_note(Some(cancelled.join(", "))),
+        ];
+        match self.0.state {
+            PostState::Scheduled if !self.0.targets.iter().any(|t| t.state.is_pending()) => {
+                let (from, to) = self.transition(Event::Unschedule, now)?;
+                events[0] = events[0].clone().with_states(from, to);
+            }
+            PostState::Publishing => events.extend(self.settle(now)?),
+            _ => {}
+        }
+        Ok(events)
+    }
+
+    /// A person settles a target whose outcome needed attention, after looking at the platform:
+    /// `live` marks it published, otherwise it is failed (and may be scheduled again).
+    pub fn resolve_target(
+        &mut self,
+        actor: &User,
+        target: TargetId,
+        live: bool,
+        note: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<AuditEvent>> {
+        authorize(actor, Action::SchedulePost, Some(self))?;
+        let t = self.target_mut(target)?;
+        if t.state != TargetState::NeedsAttention {
+            return Err(Error::input(
+                "target",
+                format!("{target} does not need attention (it is {})", t.state),
+            ));
+        }
+        t.state = if live {
+            TargetState::Published
+        } else {
+            TargetState::Failed
+        };
+        let label = format!("{} {}", t.platform, t.account_id);
+        self.0.updated_at = now;
+        let verdict = if live { "live" } else { "not posted" };
+        let note = match note {
+            Some(n) if !n.trim().is_empty() => {
+                format!("{label}: resolved as {verdict}: {}", n.trim())
+            }
+            _ => format!("{label}: resolved as {verdict}"),
+        };
+        let mut events = vec![
+            self.event(actor, AuditAction::TargetResolved, now)
                 .with_note(Some(note)),
-        ])
+        ];
+        if self.0.state == PostState::Publishing {
+            events.extend(self.settle(now)?);
+        }
+        Ok(events)
+    }
+
+    /// Sends a published target again, deliberately: only with a reason, which the audit log keeps.
+    pub fn republish_target(
+        &mut self,
+        actor: &User,
+        target: TargetId,
+        reason: &str,
+        at: ScheduledAt,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<AuditEvent>> {
+        authorize(actor, Action::SchedulePost, Some(self))?;
+        let at = ScheduledAt::new(at.instant(), now)?;
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(Error::input(
+                "reason",
+                "a republish needs a reason; it is kept in the audit log",
+            ));
+        }
+        if self.0.state == PostState::Archived {
+            return Err(Error::InvalidTransition {
+                from: self.0.state,
+                event: "republish",
+            });
+        }
+        let t = self.target_mut(target)?;
+        if t.state != TargetState::Published {
+            return Err(Error::input(
+                "target",
+                format!(
+                    "{target} is not published (it is {}); schedule it instead",
+                    t.state
+                ),
+            ));
+        }
+        t.state = TargetState::Scheduled;
+        t.scheduled_at = Some(at);
+        let label = format!("{} {}", t.platform, t.account_id);
+        let mut audit = self
+            .event(actor, AuditAction::TargetRepublished, now)
+            .with_note(Some(format!("{label} at {at}: {reason}")));
+        let event = match self.0.state {
+            PostState::Publishing => None,
+            _ => Some(Event::Republish),
+        };
+        if let Some(event) = event {
+            let (from, to) = self.transition(event, now)?;
+            audit = audit.with_states(from, to);
+        }
+        self.0.updated_at = now;
+        Ok(vec![audit])
+    }
+
+    fn target_mut(&mut self, target: TargetId) -> Result<&mut Target> {
+        self.0
+            .targets
+            .iter_mut()
+            .find(|t| t.id == target)
+            .ok_or_else(|| Error::input("target", format!("{target} is not a target of this post")))
     }
 
     /// Takes targets off the schedule; with none left, the post is `approved` again.
@@ -785,39 +991,87 @@ impl Post {
         ])
     }
 
-    /// Records a target's outcome; once no target is waiting or in flight, the post's state follows its
-    /// targets: all live → `published`, some → `partially_published`, none → `failed`.
+    /// A worker is about to call the platform for a due target: the target becomes `publishing`, and so
+    /// does the post if it was `scheduled`. Refused unless the target is scheduled and due, so a target a
+    /// person cancelled or moved since it was claimed is never sent.
+    pub fn start_target(
+        &mut self,
+        target: TargetId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<AuditEvent>> {
+        let t = self.target_mut(target)?;
+        let due = t.scheduled_at.is_some_and(|at| at.instant() <= now);
+        if t.state != TargetState::Scheduled || !due {
+            return Err(Error::input(
+                "target",
+                format!("{target} is not due (it is {})", t.state),
+            ));
+        }
+        t.state = TargetState::Publishing;
+        self.0.updated_at = now;
+        if self.0.state == PostState::Scheduled {
+            self.begin_publishing(now)
+        } else {
+            Ok(vec![])
+        }
+    }
+
+    /// A publish attempt ended without creating anything and will be tried again later: the target
+    /// waits on the schedule again, where a person may still cancel or move it.
+    pub fn requeue_target(&mut self, target: TargetId, now: DateTime<Utc>) -> Result<()> {
+        let t = self.target_mut(target)?;
+        if t.state != TargetState::Publishing {
+            return Err(Error::input(
+                "target",
+                format!("{target} is not being published (it is {})", t.state),
+            ));
+        }
+        t.state = TargetState::Scheduled;
+        self.0.updated_at = now;
+        Ok(())
+    }
+
+    /// Records a target's outcome (`published`, `failed`, `cancelled`, `missed` or `needs_attention`,
+    /// with a note for people); once no target is waiting, in flight or waiting for a person, the post's
+    /// state follows its targets: all live → `published`, some → `partially_published`, none → `failed`.
     pub fn record_target_outcome(
         &mut self,
         target: TargetId,
         outcome: TargetState,
+        note: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<Vec<AuditEvent>> {
-        if !matches!(
-            outcome,
-            TargetState::Published | TargetState::Failed | TargetState::Cancelled
-        ) {
-            return Err(Error::input(
-                "outcome",
-                format!("{outcome} is not an outcome"),
-            ));
-        }
-        let t = self
-            .0
-            .targets
-            .iter_mut()
-            .find(|t| t.id == target)
-            .ok_or_else(|| {
-                Error::input("target", format!("{target} is not a target of this post"))
-            })?;
+        let action = match outcome {
+            TargetState::Published => AuditAction::TargetPublished,
+            TargetState::Failed => AuditAction::TargetFailed,
+            TargetState::Cancelled => AuditAction::TargetCancelled,
+            TargetState::Missed => AuditAction::TargetMissed,
+            TargetState::NeedsAttention => AuditAction::TargetNeedsAttention,
+            other => {
+                return Err(Error::input(
+                    "outcome",
+                    format!("{other} is not an outcome"),
+                ));
+            }
+        };
+        let t = self.target_mut(target)?;
         t.state = outcome;
+        let label = format!("{} {}", t.platform, t.account_id);
         self.0.updated_at = now;
-        let pending = self
-            .0
-            .targets
-            .iter()
-            .any(|t| matches!(t.state, TargetState::Scheduled | TargetState::Publishing));
-        if pending || self.0.state != PostState::Publishing {
+        let note = match note {
+            Some(n) => format!("{label}: {n}"),
+            None => label,
+        };
+        let mut events = vec![self.system_event(action, now).with_note(Some(note))];
+        if self.0.state == PostState::Publishing {
+            events.extend(self.settle(now)?);
+        }
+        Ok(events)
+    }
+
+    /// Once nothing is pending, the post's state follows its targets.
+    fn settle(&mut self, now: DateTime<Utc>) -> Result<Vec<AuditEvent>> {
+        if self.0.targets.iter().any(|t| t.state.is_pending()) {
             return Ok(vec![]);
         }
         let live = self
@@ -838,7 +1092,8 @@ impl Post {
         ])
     }
 
-    /// Puts failed targets back on the schedule at `at`: `failed | partially_published → scheduled`.
+    /// Puts failed (and missed) targets back on the schedule at `at`: `failed | partially_published →
+    /// scheduled`.
     pub fn retry(
         &mut self,
         actor: &User,
@@ -849,7 +1104,7 @@ impl Post {
         let at = ScheduledAt::new(at.instant(), now)?;
         let (from, to) = self.transition(Event::Retry, now)?;
         for t in &mut self.0.targets {
-            if t.state == TargetState::Failed {
+            if matches!(t.state, TargetState::Failed | TargetState::Missed) {
                 t.state = TargetState::Scheduled;
                 t.scheduled_at = Some(at);
             }
@@ -1144,20 +1399,20 @@ mod tests {
         p.schedule(&author, None, later(1), now()).unwrap();
         p.begin_publishing(now()).unwrap();
         let (a, b) = (p.targets[0].id, p.targets[1].id);
-        assert!(
-            p.record_target_outcome(a, TargetState::Published, now())
-                .unwrap()
-                .is_empty()
-        );
+        let ev = p
+            .record_target_outcome(a, TargetState::Published, Some("id 7".into()), now())
+            .unwrap();
+        assert_eq!(ev.len(), 1, "only the target's own event");
+        assert_eq!(ev[0].action, AuditAction::TargetPublished);
         assert_eq!(
             p.state(),
             PostState::Publishing,
             "one target is still in flight"
         );
         let ev = p
-            .record_target_outcome(b, TargetState::Failed, now())
+            .record_target_outcome(b, TargetState::Failed, None, now())
             .unwrap();
-        assert_eq!(ev[0].to_state.as_deref(), Some("partially_published"));
+        assert_eq!(ev[1].to_state.as_deref(), Some("partially_published"));
         p.retry(&author, later(2), now()).unwrap();
         assert_eq!(p.state(), PostState::Scheduled);
         assert_eq!(p.targets[1].state, TargetState::Scheduled);
@@ -1180,5 +1435,138 @@ mod tests {
         p.unschedule(&author, None, now()).unwrap();
         assert_eq!(p.state(), PostState::Approved);
         assert_eq!(p.targets[0].scheduled_at, None);
+    }
+
+    fn scheduled_two_targets() -> (User, Post) {
+        let author = user(Role::Editor);
+        let reviewer = user(Role::Reviewer);
+        let mut d = draft();
+        d.targets.push(TargetSpec {
+            platform: Platform::Tiktok,
+            account_id: AccountId::random(),
+            caption_override: None,
+            options: Default::default(),
+        });
+        let mut p = Post::create(PostId::random(), &author, d, now()).unwrap().0;
+        p.submit(&author, ApprovalPolicy::Required, now()).unwrap();
+        p.approve(&reviewer, ApprovalPolicy::Required, None, now())
+            .unwrap();
+        p.schedule(&author, None, later(1), now()).unwrap();
+        (author, p)
+    }
+
+    #[test]
+    fn a_target_starts_only_when_scheduled_and_due() {
+        let (author, mut p) = scheduled_two_targets();
+        let a = p.targets[0].id;
+        let before = p.clone();
+        assert!(p.start_target(a, now()).is_err(), "not due yet");
+        assert_eq!(p, before, "a refusal changes nothing");
+        let due = now() + Duration::hours(2);
+        let ev = p.start_target(a, due).unwrap();
+        assert_eq!(ev[0].action, AuditAction::PublishStarted);
+        assert_eq!(p.state(), PostState::Publishing);
+        assert!(p.start_target(a, due).is_err(), "already in flight");
+        // The second target starts without another post-level event.
+        assert!(p.start_target(p.targets[1].id, due).unwrap().is_empty());
+        // Cancelling in flight is refused; requeueing puts it back where a person can cancel it.
+        assert!(p.cancel_targets(&author, Some(&[a]), due).is_err());
+        p.requeue_target(a, due).unwrap();
+        assert_eq!(p.targets[0].state, TargetState::Scheduled);
+        p.cancel_targets(&author, Some(&[a]), due).unwrap();
+        assert_eq!(p.targets[0].state, TargetState::Cancelled);
+        assert_eq!(p.state(), PostState::Publishing, "the other is in flight");
+    }
+
+    #[test]
+    fn missed_and_unsettled_targets_hold_the_post_until_a_person_acts() {
+        let (author, mut p) = scheduled_two_targets();
+        let (a, b) = (p.targets[0].id, p.targets[1].id);
+        let due = now() + Duration::hours(2);
+        p.start_target(a, due).unwrap();
+        p.record_target_outcome(b, TargetState::Missed, None, due)
+            .unwrap();
+        let ev = p
+            .record_target_outcome(a, TargetState::NeedsAttention, Some("lost".into()), due)
+            .unwrap();
+        assert_eq!(ev.len(), 1);
+        assert_eq!(
+            p.state(),
+            PostState::Publishing,
+            "nothing settles by itself"
+        );
+        // A target that needs attention cannot be rescheduled or cancelled: it may be live.
+        let mut copy = p.clone();
+        copy.schedule(&author, Some(&[a]), later(5), due)
+            .unwrap_err();
+        // The missed one is published now (rescheduled) by a person, and the other resolved as live.
+        let soon = due + Duration::minutes(1);
+        p.schedule(
+            &author,
+            Some(&[b]),
+            ScheduledAt::new(soon, due).unwrap(),
+            due,
+        )
+        .unwrap();
+        assert_eq!(p.targets[1].state, TargetState::Scheduled);
+        let ev = p
+            .resolve_target(&author, a, true, Some("seen on the profile".into()), due)
+            .unwrap();
+        assert_eq!(ev[0].action, AuditAction::TargetResolved);
+        assert_eq!(p.state(), PostState::Publishing);
+        p.start_target(b, soon).unwrap();
+        let ev = p
+            .record_target_outcome(b, TargetState::Published, None, soon)
+            .unwrap();
+        assert_eq!(ev[1].to_state.as_deref(), Some("published"));
+    }
+
+    #[test]
+    fn cancelling_every_waiting_target_returns_a_scheduled_post_to_approved() {
+        let (author, mut p) = scheduled_two_targets();
+        p.cancel_targets(&author, None, now()).unwrap();
+        assert_eq!(p.state(), PostState::Approved);
+        assert!(
+            p.targets
+                .iter()
+                .all(|t| t.state == TargetState::Cancelled && t.scheduled_at.is_none())
+        );
+        let viewer = user(Role::Viewer);
+        let (_, mut q) = scheduled_two_targets();
+        assert_eq!(
+            q.cancel_targets(&viewer, None, now()).unwrap_err().code(),
+            "permission-denied"
+        );
+    }
+
+    #[test]
+    fn a_republish_needs_a_published_target_and_a_reason() {
+        let (author, mut p) = scheduled_two_targets();
+        let (a, b) = (p.targets[0].id, p.targets[1].id);
+        let due = now() + Duration::hours(2);
+        p.start_target(a, due).unwrap();
+        p.start_target(b, due).unwrap();
+        p.record_target_outcome(a, TargetState::Published, None, due)
+            .unwrap();
+        p.record_target_outcome(b, TargetState::Published, None, due)
+            .unwrap();
+        assert_eq!(p.state(), PostState::Published);
+        let at = ScheduledAt::new(due + Duration::hours(1), due).unwrap();
+        assert_eq!(
+            p.republish_target(&author, a, "  ", at, due)
+                .unwrap_err()
+                .code(),
+            "invalid-input"
+        );
+        let ev = p
+            .republish_target(&author, a, "the first one was cropped", at, due)
+            .unwrap();
+        assert_eq!(ev[0].action, AuditAction::TargetRepublished);
+        assert_eq!(p.state(), PostState::Scheduled);
+        assert_eq!(p.targets[0].state, TargetState::Scheduled);
+        assert!(
+            p.republish_target(&author, a, "again", at, due).is_err(),
+            "only a published target"
+        );
     }
 }

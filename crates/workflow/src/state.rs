@@ -50,6 +50,7 @@ pub(crate) enum Event {
     SomePublished,
     NonePublished,
     Retry,
+    Republish,
     Archive,
 }
 
@@ -68,6 +69,7 @@ impl Event {
                 "finish publishing"
             }
             Event::Retry => "retry",
+            Event::Republish => "republish",
             Event::Archive => "archive",
         }
     }
@@ -106,7 +108,8 @@ impl PostState {
         }
     }
 
-    /// A terminal state has no way out: nothing more can happen to the post.
+    /// A terminal state has no way out: nothing more happens to the post by itself (only a deliberate,
+    /// audited republish takes a published post back to the schedule).
     pub fn is_terminal(self) -> bool {
         matches!(self, PostState::Published | PostState::Archived)
     }
@@ -136,6 +139,7 @@ impl PostState {
             (S::Publishing, E::SomePublished) => S::PartiallyPublished,
             (S::Publishing, E::NonePublished) => S::Failed,
             (S::PartiallyPublished | S::Failed, E::Retry) => S::Scheduled,
+            (S::Published | S::PartiallyPublished | S::Failed, E::Republish) => S::Scheduled,
             (s, E::Archive) if !s.is_terminal() => S::Archived,
             (from, event) => {
                 return Err(Error::InvalidTransition {
@@ -168,7 +172,7 @@ impl FromStr for PostState {
 mod tests {
     use super::*;
 
-    const EVENTS: [Event; 13] = [
+    const EVENTS: [Event; 14] = [
         Event::Edit,
         Event::Submit,
         Event::Approve,
@@ -181,6 +185,7 @@ mod tests {
         Event::SomePublished,
         Event::NonePublished,
         Event::Retry,
+        Event::Republish,
         Event::Archive,
     ];
 
@@ -193,14 +198,18 @@ mod tests {
             .filter(Result::is_ok)
             .count();
         // 5 edits + submit + 3 reviews + 2 schedules + unschedule + start + 3 outcomes + 2 retries
-        // + 9 archives (every state but published and archived).
-        assert_eq!(legal, 5 + 1 + 3 + 2 + 1 + 1 + 3 + 2 + 9);
+        // + 3 republishes + 9 archives (every state but published and archived).
+        assert_eq!(legal, 5 + 1 + 3 + 2 + 1 + 1 + 3 + 2 + 3 + 9);
     }
 
     #[test]
-    fn terminal_states_have_no_way_out() {
+    fn terminal_states_have_no_way_out_but_a_deliberate_republish() {
         for s in [PostState::Published, PostState::Archived] {
             for e in EVENTS {
+                if s == PostState::Published && e == Event::Republish {
+                    assert_eq!(s.after(e).unwrap(), PostState::Scheduled);
+                    continue;
+                }
                 let err = s.after(e).unwrap_err();
                 assert_eq!(err.code(), "invalid-transition");
             }

@@ -6,6 +6,7 @@ mod facebook;
 mod instagram;
 mod oauth;
 mod openai;
+mod sandbox;
 mod tiktok;
 mod wire;
 
