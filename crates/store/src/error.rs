@@ -24,6 +24,9 @@ pub enum Error {
     /// A SQLite file's folder does not exist; we never create a database somewhere unexpected.
     #[error("the folder of the SQLite database `{0}` does not exist; create it or fix the path")]
     MissingFolder(String),
+    /// A worker's claim on a target is gone (another worker claimed it since): its write was refused.
+    #[error("{0}")]
+    LeaseLost(String),
     /// A stored value no longer parses as its domain type.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
@@ -41,6 +44,7 @@ impl Error {
         match self {
             Error::NotFound { .. } => "not-found",
             Error::Conflict(_) => "conflict",
+            Error::LeaseLost(_) => "lease-lost",
             Error::UnknownScheme(_) | Error::MissingFolder(_) => "invalid-database-url",
             Error::Corrupt(_) => "corrupt-data",
             Error::Migrate(_) => "migration-failed",

@@ -13,11 +13,13 @@
 #![warn(missing_docs)]
 
 mod chain;
+mod dispatch;
 mod error;
 mod model;
 mod postgres;
 mod rows;
 mod sql;
+mod sql_dispatch;
 mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -32,6 +34,7 @@ use natronfx_workflow::{
 };
 
 pub use chain::{ChainBreak, ChainCheck};
+pub use dispatch::{Claim, DispatchRecord, DispatchStore, Fence, Lease, LogEntry, QueueDepth};
 pub use error::{Error, Result};
 pub use model::{
     ApiToken, ContentFingerprint, MediaRecord, MediaSource, PostCursor, PostFilter, PostSummary,
@@ -223,7 +226,8 @@ pub trait FingerprintStore: Send + Sync {
 /// Everything the service needs from storage, behind one object.
 #[async_trait]
 pub trait Store:
-    UserStore
+    DispatchStore
+    + UserStore
     + TokenStore
     + PostStore
     + AccountStore

@@ -12,6 +12,13 @@ crate::sql::impl_sql_store!(
     Postgres,
     Some("SELECT pg_advisory_xact_lock(7954953170237281652)")
 );
+// Claims skip rows another process holds; rate slots are counted under the account's row lock.
+crate::sql_dispatch::impl_sql_dispatch!(
+    PgStore,
+    Postgres,
+    " FOR UPDATE OF t SKIP LOCKED",
+    Some("SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE")
+);
 
 /// A PostgreSQL database.
 #[derive(Debug, Clone)]

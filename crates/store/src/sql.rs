@@ -237,6 +237,46 @@ macro_rules! impl_sql_store {
             }
         }
 
+        /// Saves a whole post inside the caller's transaction, guarded by its version: a concurrent change is
+        /// a [`Error::Conflict`]. Returns the new version.
+        async fn save_post_in(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            post: &PostSnapshot,
+            events: &[AuditEvent],
+        ) -> Result<i64> {
+            let done = sqlx::query(
+                "UPDATE posts SET title = $1, caption = $2, extra_hashtags = $3, state = $4, \
+                 version = version + 1, content_version = $5, updated_at = $6 WHERE id = $7 AND version = $8",
+            )
+            .bind(post.title.as_str())
+            .bind(post.caption.as_str())
+            .bind(hashtags_to_json(&post.extra_hashtags))
+            .bind(post.state.as_str())
+            .bind(i64::from(post.content_version))
+            .bind(post.updated_at)
+            .bind(post.id.to_string())
+            .bind(post.version)
+            .execute(&mut **tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                let current: Option<(i64,)> = sqlx::query_as("SELECT version FROM posts WHERE id = $1")
+                    .bind(post.id.to_string())
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                return Err(match current {
+                    Some((v,)) => Error::Conflict(format!(
+                        "post {} was changed by someone else (you had version {}, it is now {v}); \
+                         reload it and try again",
+                        post.id, post.version
+                    )),
+                    None => Error::not_found("post", post.id),
+                });
+            }
+            write_post_children(tx, post).await?;
+            append_events(tx, events).await?;
+            Ok(post.version + 1)
+        }
+
         async fn write_post_children(tx: &mut sqlx::Transaction<'_, $db>, post: &PostSnapshot) -> Result<()> {
             let id = post.id.to_string();
             sqlx::query("DELETE FROM slides WHERE post_id = $1").bind(&id).execute(&mut **tx).await?;
@@ -270,7 +310,13 @@ macro_rules! impl_sql_store {
                      (id, post_id, platform, account_id, caption_override, state, scheduled_at, options) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
                      ON CONFLICT (id) DO UPDATE SET caption_override = excluded.caption_override, \
-                     state = excluded.state, scheduled_at = excluded.scheduled_at, options = excluded.options",
+                     state = excluded.state, scheduled_at = excluded.scheduled_at, options = excluded.options, \
+                     next_attempt_at = CASE WHEN targets.state = excluded.state \
+                       AND targets.scheduled_at IS NOT DISTINCT FROM excluded.scheduled_at \
+                       THEN targets.next_attempt_at ELSE NULL END, \
+                     retries = CASE WHEN targets.state = excluded.state \
+                       AND targets.scheduled_at IS NOT DISTINCT FROM excluded.scheduled_at \
+                       THEN targets.retries ELSE 0 END",
                 )
                 .bind(t.id.to_string())
                 .bind(&id)
@@ -383,38 +429,9 @@ macro_rules! impl_sql_store {
 
             async fn save_post(&self, post: &PostSnapshot, events: &[AuditEvent]) -> Result<i64> {
                 let mut tx = self.begin_write().await?;
-                let done = sqlx::query(
-                    "UPDATE posts SET title = $1, caption = $2, extra_hashtags = $3, state = $4, \
-                     version = version + 1, content_version = $5, updated_at = $6 WHERE id = $7 AND version = $8",
-                )
-                .bind(post.title.as_str())
-                .bind(post.caption.as_str())
-                .bind(hashtags_to_json(&post.extra_hashtags))
-                .bind(post.state.as_str())
-                .bind(i64::from(post.content_version))
-                .bind(post.updated_at)
-                .bind(post.id.to_string())
-                .bind(post.version)
-                .execute(&mut *tx)
-                .await?;
-                if done.rows_affected() == 0 {
-                    let current: Option<(i64,)> = sqlx::query_as("SELECT version FROM posts WHERE id = $1")
-                        .bind(post.id.to_string())
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    return Err(match current {
-                        Some((v,)) => Error::Conflict(format!(
-                            "post {} was changed by someone else (you had version {}, it is now {v}); \
-                             reload it and try again",
-                            post.id, post.version
-                        )),
-                        None => Error::not_found("post", post.id),
-                    });
-                }
-                write_post_children(&mut tx, post).await?;
-                append_events(&mut tx, events).await?;
+                let version = save_post_in(&mut tx, post, events).await?;
                 tx.commit().await?;
-                Ok(post.version + 1)
+                Ok(version)
             }
 
             async fn list_posts(&self, filter: &PostFilter) -> Result<Vec<PostSummary>> {

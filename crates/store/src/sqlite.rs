@@ -9,6 +9,8 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 
 // `BEGIN IMMEDIATE` already serializes writers, so the audit chain needs no extra lock.
 crate::sql::impl_sql_store!(SqliteStore, Sqlite, None);
+// No row locks: the write transaction is already exclusive.
+crate::sql_dispatch::impl_sql_dispatch!(SqliteStore, Sqlite, "", None);
 
 /// A SQLite database.
 #[derive(Debug, Clone)]
