@@ -23,6 +23,10 @@ pub struct Config {
     pub quality: natronfx_workflow::QualityConfig,
     /// Media storage.
     pub media: crate::MediaConfig,
+    /// Publishing workers.
+    pub dispatch: crate::DispatchConfig,
+    /// Where sandbox accounts publish.
+    pub sandbox: crate::SandboxConfig,
 }
 
 /// Database settings.

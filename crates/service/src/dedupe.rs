@@ -46,7 +46,8 @@ impl Service {
     }
 
     /// The text a target publishes as its caption.
-    fn published_text(post: &Post, target: &Target) -> String {
+    /// The caption as a target publishes it: its override or the post's, with the extra hashtags.
+    pub(crate) fn published_text(post: &Post, target: &Target) -> String {
         let caption = target.caption_override.as_ref().unwrap_or(&post.caption);
         let hashtags: Vec<_> = post.extra_hashtags.iter().cloned().collect();
         quality::published_caption(caption.as_str(), &hashtags)

@@ -68,6 +68,9 @@ pub enum Error {
     /// Hashing or another internal step failed.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The account has no usable credentials; a person must connect it.
+    #[error("{0}")]
+    AccountNotConnected(String),
 }
 
 impl Error {
@@ -85,6 +88,7 @@ impl Error {
             Error::QualityCheckFailed(_) => "quality-check-failed",
             Error::AuditChainBroken(_) => "audit-chain-broken",
             Error::Internal(_) => "internal-error",
+            Error::AccountNotConnected(_) => "account-not-connected",
         }
     }
 
@@ -114,7 +118,9 @@ impl Error {
             | "already-approved"
             | "already-initialized"
             | "not-initialized"
-            | "audit-chain-broken" => ErrorKind::Conflict,
+            | "audit-chain-broken"
+            | "account-not-connected"
+            | "lease-lost" => ErrorKind::Conflict,
             _ => ErrorKind::Internal,
         }
     }

@@ -19,10 +19,12 @@
 mod clock;
 pub mod config;
 mod dedupe;
+pub mod dispatch;
 mod error;
 mod media;
 mod people;
 mod posts;
+mod publishing;
 mod quality;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -33,10 +35,14 @@ use natronfx_store::Store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
+pub use dispatch::{
+    DispatchConfig, DispatchReport, Dispatcher, Publishers, SandboxConfig, SandboxSimulator,
+};
 pub use error::{Error, ErrorKind, Result};
 pub use media::{MediaConfig, MediaView};
 pub use people::NewToken;
 pub use posts::{PostInput, PostPatch, PostView, ScheduleRequest, SlideInput, TargetInput};
+pub use publishing::{TargetTimeline, Timeline, TimelineEntry};
 
 pub use natronfx_store as store;
 pub use natronfx_workflow as workflow;

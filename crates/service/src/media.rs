@@ -90,7 +90,7 @@ pub struct MediaView {
 }
 
 impl Service {
-    fn media_store(&self) -> Result<&Arc<dyn MediaStore>> {
+    pub(crate) fn media_store(&self) -> Result<&Arc<dyn MediaStore>> {
         self.media
             .as_ref()
             .ok_or_else(|| Error::Config("no media store is configured".into()))

@@ -73,7 +73,7 @@ pub struct PostPatch {
 /// When to publish, as a person says it.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ScheduleRequest {
-    /// Local date-time, `YYYY-MM-DD HH:MM`.
+    /// Local date-time, `YYYY-MM-DD HH:MM`, or `now`.
     pub local: String,
     /// IANA zone such as `Europe/Lisbon`.
     pub zone: String,
@@ -89,7 +89,7 @@ pub struct ScheduleRequest {
 
 /// Whether an operation must pass the quality checks before it is saved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Gate {
+pub(crate) enum Gate {
     /// No check: the operation moves away from publishing (edit, unschedule, archive, ...).
     None,
     /// Error findings refuse it.
@@ -182,7 +182,7 @@ impl Service {
 
     /// Loads a post, applies one workflow operation, and saves it with its audit events under optimistic
     /// concurrency. Nothing is written when the operation is refused.
-    async fn change<F>(
+    pub(crate) async fn change<F>(
         &self,
         actor: &User,
         id: PostId,
@@ -285,7 +285,18 @@ impl Service {
         .await
     }
 
-    fn target_ids(
+    /// The instant a schedule request names: a local time in a zone, or `now` (a few seconds ahead, so
+    /// the dispatcher picks it up at once).
+    pub(crate) fn resolve_schedule(&self, request: &ScheduleRequest) -> Result<ScheduledAt> {
+        let now = self.now();
+        if request.local.trim().eq_ignore_ascii_case("now") {
+            return Ok(ScheduledAt::new(now + chrono::Duration::seconds(1), now)?);
+        }
+        let local = LocalSchedule::parse(&request.local, &request.zone, request.ambiguity)?;
+        Ok(local.resolve(now)?)
+    }
+
+    pub(crate) fn target_ids(
         post: &Post,
         accounts: &[Account],
         refs: &[String],
@@ -320,8 +331,7 @@ impl Service {
         id: PostId,
         request: ScheduleRequest,
     ) -> Result<Post> {
-        let local = LocalSchedule::parse(&request.local, &request.zone, request.ambiguity)?;
-        let at: ScheduledAt = local.resolve(self.now())?;
+        let at = self.resolve_schedule(&request)?;
         let post = self.store.post(id).await?;
         let accounts = self.store.list_accounts().await?;
         let which = Self::target_ids(&post, &accounts, &request.targets, self)?;

@@ -287,7 +287,7 @@ where
 
 /// `GET /_sim/published`: the read-back as JSON, for tests that drive the simulator from another process.
 async fn published_route(
-    axum::extract::State(shared): axum::extract::State<crate::shared::Shared>,
+    axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
 ) -> axum::Json<Vec<crate::PublishedPost>> {
     let mut state = shared.lock();
     state.settle_tiktok();
