@@ -74,6 +74,26 @@ pub enum Command {
         /// Full address to listen on instead, e.g. 0.0.0.0:8089.
         #[arg(long)]
         listen: Option<String>,
+        /// Serve sandbox accounts: accept sandbox tokens for accounts it has never seen (set
+        /// `[sandbox] simulator_url` to this simulator's address).
+        #[arg(long)]
+        sandbox: bool,
+        /// Simulated seconds a platform takes to process a post.
+        #[arg(long, default_value_t = 30)]
+        processing_secs: u64,
+        /// Inject random faults (5xx, 429, hangs, "created but the answer was lost") into this share of
+        /// requests, 0.0 to 1.0.
+        #[arg(long, default_value_t = 0.0)]
+        faults: f64,
+        /// Seed of the random faults.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Run only the publishing workers (no HTTP), until SIGTERM or Ctrl-C.
+    Worker {
+        /// Mark missed targets, work one batch of due targets, print what happened and exit.
+        #[arg(long)]
+        once: bool,
     },
     /// Render a carousel spec (TOML or JSON) into slides: stored as media and written to a folder.
     Render {
@@ -239,11 +259,11 @@ pub enum PostCommand {
         #[arg(long)]
         comment: Option<String>,
     },
-    /// Schedule an approved post's targets at a local time in a time zone.
+    /// Schedule (or reschedule) targets at a local time in a time zone, or `now`.
     Schedule {
         /// Post id.
         id: String,
-        /// Local date-time, `YYYY-MM-DD HH:MM`.
+        /// Local date-time, `YYYY-MM-DD HH:MM`, or `now`.
         #[arg(long)]
         at: String,
         /// IANA time zone, e.g. Europe/Lisbon.
@@ -276,6 +296,68 @@ pub enum PostCommand {
     History {
         /// Post id.
         id: String,
+    },
+    /// The publishing timeline: every attempt of every target, remote ids, links and errors.
+    Timeline {
+        /// Post id.
+        id: String,
+    },
+    /// Put failed and missed targets back on the schedule (now, or at a local time).
+    Retry {
+        /// Post id.
+        id: String,
+        /// `now` or a local date-time `YYYY-MM-DD HH:MM`.
+        #[arg(long, default_value = "now")]
+        at: String,
+        /// IANA time zone of `--at`.
+        #[arg(long, default_value = "UTC")]
+        tz: String,
+    },
+    /// Stop targets for good before they are sent (waiting, missed or failed ones).
+    Cancel {
+        /// Post id.
+        id: String,
+        /// Only these targets (account names or ids; repeatable). Default: all that can be.
+        #[arg(long = "target")]
+        targets: Vec<String>,
+    },
+    /// Settle a target that needs attention after looking at the platform.
+    Resolve {
+        /// Post id.
+        id: String,
+        /// The target (account name or id).
+        #[arg(long)]
+        target: String,
+        /// It is live on the platform.
+        #[arg(
+            long,
+            conflicts_with = "not_posted",
+            required_unless_present = "not_posted"
+        )]
+        live: bool,
+        /// It is not on the platform (the target fails and may be retried).
+        #[arg(long)]
+        not_posted: bool,
+        /// What you saw.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Send a published target again, deliberately; the reason is kept in the audit log.
+    Republish {
+        /// Post id.
+        id: String,
+        /// The target (account name or id).
+        #[arg(long)]
+        target: String,
+        /// Why it goes out again.
+        #[arg(long)]
+        reason: String,
+        /// `now` or a local date-time `YYYY-MM-DD HH:MM`.
+        #[arg(long, default_value = "now")]
+        at: String,
+        /// IANA time zone of `--at`.
+        #[arg(long, default_value = "UTC")]
+        tz: String,
     },
     /// Run the quality checks of every platform the post targets; exits 6 when any error is found.
     Check {

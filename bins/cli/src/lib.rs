@@ -7,6 +7,7 @@
 mod args;
 mod media;
 mod output;
+mod publish;
 mod run;
 mod sim;
 

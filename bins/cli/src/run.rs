@@ -71,11 +71,25 @@ fn install_tracing(config: &Config) {
 
 /// Runs one parsed command line.
 pub async fn run(cli: Cli) -> Result<()> {
-    if let Command::Sim { port, listen } = &cli.command {
+    if let Command::Sim {
+        port,
+        listen,
+        sandbox,
+        processing_secs,
+        faults,
+        seed,
+    } = &cli.command
+    {
         let addr = listen
             .clone()
             .unwrap_or_else(|| format!("127.0.0.1:{port}"));
-        return crate::sim::run(&addr).await;
+        let options = crate::sim::SimOptions {
+            sandbox: *sandbox,
+            processing: std::time::Duration::from_secs(*processing_secs),
+            faults: *faults,
+            seed: *seed,
+        };
+        return crate::sim::run(&addr, options).await;
     }
     let mut config = Config::load(cli.config.as_deref())?;
     if let Some(db) = &cli.db {
@@ -106,6 +120,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         return Ok(());
     }
+    if let Command::Worker { once } = &cli.command {
+        return crate::publish::worker(service, &config, *once, json).await;
+    }
     let who = cli.as_user.as_deref().ok_or_else(|| {
         invalid(
             "user",
@@ -114,7 +131,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     })?;
     let actor = service.actor(who).await?;
     match cli.command {
-        Command::Init { .. } | Command::Sim { .. } => Ok(()),
+        Command::Init { .. } | Command::Sim { .. } | Command::Worker { .. } => Ok(()),
         Command::User(cmd) => user(&service, &actor, cmd, json).await,
         Command::Post(cmd) => post(&service, &actor, cmd, json).await,
         Command::Account(AccountCommand::List) => {
@@ -586,6 +603,45 @@ async fn post(service: &Service, actor: &User, cmd: PostCommand, json: bool) -> 
             let id: PostId = parse(&id)?;
             print_events(&service.post_history(actor, id).await?, json);
             return Ok(());
+        }
+        PostCommand::Timeline { id } => {
+            return crate::publish::timeline(service, actor, parse(&id)?, json).await;
+        }
+        PostCommand::Retry { id, at, tz } => {
+            service
+                .retry_post(actor, parse(&id)?, &crate::publish::when(at, tz))
+                .await?
+        }
+        PostCommand::Cancel { id, targets } => {
+            service.cancel_targets(actor, parse(&id)?, &targets).await?
+        }
+        PostCommand::Resolve {
+            id,
+            target,
+            live,
+            not_posted: _,
+            note,
+        } => {
+            service
+                .resolve_target(actor, parse(&id)?, &target, live, note)
+                .await?
+        }
+        PostCommand::Republish {
+            id,
+            target,
+            reason,
+            at,
+            tz,
+        } => {
+            service
+                .republish(
+                    actor,
+                    parse(&id)?,
+                    &target,
+                    &reason,
+                    &crate::publish::when(at, tz),
+                )
+                .await?
         }
     };
     let accounts = if json {

@@ -39,6 +39,9 @@ pub struct Args {
     /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port); overrides the configuration.
     #[arg(long)]
     pub listen: Option<String>,
+    /// Serve HTTP only: do not run the publishing workers here (`natronfx worker` runs them).
+    #[arg(long)]
+    pub no_workers: bool,
 }
 
 /// Builds the whole application router over `service`. With the `local` media backend, the media folder
@@ -145,11 +148,23 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             "no users yet: create the first admin with `natronfx init --email you@example.com`"
         );
     }
+    let workers = if config.dispatch.enabled && !args.no_workers {
+        Some(natronfx_service::Workers::start(service.clone(), &config).await?)
+    } else {
+        None
+    };
     println!(
-        "natronfx-server listening on http://{addr} (database: {})",
-        service.store().backend()
+        "natronfx-server listening on http://{addr} (database: {}, workers: {})",
+        service.store().backend(),
+        workers
+            .as_ref()
+            .map_or("off".to_owned(), |w| w.dispatcher().worker().to_owned())
     );
     serve(listener, service, &config, shutdown_signal()).await?;
+    if let Some(workers) = workers {
+        // Every target a worker holds reaches a resting point and is released before the process ends.
+        workers.stop().await?;
+    }
     println!("natronfx-server stopped");
     Ok(())
 }

@@ -37,6 +37,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
 pub use dispatch::{
     DispatchConfig, DispatchReport, Dispatcher, Publishers, SandboxConfig, SandboxSimulator,
+    Workers,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use media::{MediaConfig, MediaView};

@@ -144,6 +144,34 @@ impl Service {
         .await
     }
 
+    /// Puts failed and missed targets back on the schedule (`when`: a local time or `now`).
+    pub async fn retry_post(
+        &self,
+        actor: &User,
+        id: PostId,
+        when: &ScheduleRequest,
+    ) -> Result<Post> {
+        let at = self.resolve_schedule(when)?;
+        let post = self.store.post(id).await?;
+        let which: Vec<TargetId> = post
+            .targets
+            .iter()
+            .filter(|t| matches!(t.state, TargetState::Failed | TargetState::Missed))
+            .map(|t| t.id)
+            .collect();
+        if which.is_empty() {
+            return Err(natronfx_workflow::Error::InvalidInput {
+                field: "post",
+                reason: "no failed or missed target to retry".into(),
+            }
+            .into());
+        }
+        self.change(actor, id, None, Gate::Quality, |post, now| {
+            post.schedule(actor, Some(&which), at, now)
+        })
+        .await
+    }
+
     /// Settles a target whose outcome needed attention: `live` after the person saw it on the platform.
     pub async fn resolve_target(
         &self,

@@ -133,11 +133,22 @@ impl Server {
 
     /// Starts any of the binaries (`natronfx sim ...` too) and waits for its "listening on" line.
     pub fn start_bin(name: &str, cwd: &Path, args: &[&str]) -> Server {
+        Server::start_bin_with_env(name, cwd, args, &[])
+    }
+
+    /// [`Server::start_bin`] with extra environment variables (configuration as `NATRONFX_SECTION__KEY`).
+    pub fn start_bin_with_env(
+        name: &str,
+        cwd: &Path,
+        args: &[&str],
+        env: &[(&str, String)],
+    ) -> Server {
         use std::io::BufRead as _;
         let mut child = Command::new(bin(name))
             .args(args)
             .current_dir(cwd)
             .env("RUST_LOG", "warn")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -167,6 +178,12 @@ impl Server {
             base_url,
             banner,
         }
+    }
+
+    /// Kills the process with SIGKILL, as a crash or an out-of-memory kill would.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// Sends SIGTERM and waits for the exit status.

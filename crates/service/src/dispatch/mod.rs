@@ -227,6 +227,75 @@ impl Dispatcher {
     }
 }
 
+/// Running workers: a [`Dispatcher`] on its own task (plus the in-process sandbox simulator when the
+/// configuration asks for one), until [`Workers::stop`].
+#[derive(Debug)]
+pub struct Workers {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<Result<()>>,
+    simulator: Option<SandboxSimulator>,
+    dispatcher: Dispatcher,
+}
+
+impl Workers {
+    /// Builds a dispatcher from `config` (real adapters; sandbox accounts through `[sandbox]`) and starts
+    /// it: missed targets are marked first, then due targets are worked until stopped.
+    pub async fn start(service: Service, config: &crate::Config) -> Result<Workers> {
+        let timeout = config.dispatch.http_timeout();
+        let real = Publishers::real(timeout)?;
+        let (sandbox, simulator) = if config.sandbox.simulator_url.trim().is_empty() {
+            let sim = SandboxSimulator::start(Duration::from_secs(config.sandbox.processing_secs))
+                .await?;
+            (Publishers::simulator(&sim.base_url(), timeout)?, Some(sim))
+        } else {
+            (
+                Publishers::simulator(&config.sandbox.simulator_url, timeout)?,
+                None,
+            )
+        };
+        let dispatcher = Dispatcher::new(
+            service,
+            config.dispatch.clone(),
+            Dispatcher::worker_name(),
+            real,
+            Some(sandbox),
+        );
+        let (stop, stopped) = watch::channel(false);
+        let running = dispatcher.clone();
+        let task = tokio::spawn(async move { running.run(stopped).await });
+        Ok(Workers {
+            stop,
+            task,
+            simulator,
+            dispatcher,
+        })
+    }
+
+    /// The dispatcher the workers run.
+    pub fn dispatcher(&self) -> &Dispatcher {
+        &self.dispatcher
+    }
+
+    /// The in-process sandbox simulator's base URL, when one runs.
+    pub fn sandbox_url(&self) -> Option<String> {
+        self.simulator.as_ref().map(SandboxSimulator::base_url)
+    }
+
+    /// Asks the workers to stop, waits for the current pass to finish (every held target reaches a
+    /// resting point and is released), then stops the sandbox simulator.
+    pub async fn stop(self) -> Result<()> {
+        let _ = self.stop.send(true);
+        let result = self
+            .task
+            .await
+            .map_err(|e| crate::Error::Internal(format!("the dispatcher task failed: {e}")))?;
+        if let Some(sim) = self.simulator {
+            sim.shutdown().await?;
+        }
+        result
+    }
+}
+
 /// Exponential backoff with full jitter, at least `hint`, at most `max`.
 fn backoff(retries: i32, base: Duration, max: Duration, hint: Option<Duration>) -> Duration {
     let exp = u32::try_from(retries.clamp(0, 20)).unwrap_or(20);

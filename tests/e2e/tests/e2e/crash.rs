@@ -1,0 +1,186 @@
+//! The dispatcher under crashes: the real `natronfx-server` publishing to a faulty simulator, killed with
+//! SIGKILL at random moments and restarted, must publish every target exactly once.
+//!
+//! `NATRONFX_CRASH_KILLS` sets how many kills (default 5; run 100 on demand).
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use natronfx_e2e::Server;
+
+use crate::{team, temp_dir};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A small deterministic generator (the test must not depend on a random crate).
+struct Dice(u64);
+
+impl Dice {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+#[test]
+fn every_target_is_published_exactly_once_across_sigkills_and_faults() {
+    let kills: u32 = std::env::var("NATRONFX_CRASH_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    eprintln!("crash test: {kills} kills, seed {seed}");
+    let mut dice = Dice(seed);
+    let dir = temp_dir();
+    let cli = team(format!("sqlite:{}/natronfx.db", dir.display()));
+    let cli = natronfx_e2e::Cli {
+        cwd: dir.clone(),
+        ..cli
+    };
+    let sim = Server::start_bin(
+        "natronfx",
+        &dir,
+        &[
+            "sim",
+            "--port",
+            "0",
+            "--sandbox",
+            "--processing-secs",
+            "2",
+            "--faults",
+            "0.2",
+            "--seed",
+            &seed.to_string(),
+        ],
+    );
+    let port = free_port();
+    let env = [
+        ("NATRONFX_SANDBOX__SIMULATOR_URL", sim.base_url.clone()),
+        (
+            "NATRONFX_MEDIA__PUBLIC_BASE_URL",
+            format!("http://127.0.0.1:{port}/m"),
+        ),
+        ("NATRONFX_DISPATCH__IDLE_POLL_MS", "100".to_owned()),
+        ("NATRONFX_DISPATCH__LEASE_SECS", "4".to_owned()),
+        ("NATRONFX_DISPATCH__TIKTOK_SETTLE_SECS", "6".to_owned()),
+        ("NATRONFX_DISPATCH__RETRY_BASE_SECS", "1".to_owned()),
+        ("NATRONFX_DISPATCH__RETRY_MAX_SECS", "2".to_owned()),
+        ("NATRONFX_DISPATCH__MAX_RETRIES", "50".to_owned()),
+        ("NATRONFX_DISPATCH__HTTP_TIMEOUT_SECS", "2".to_owned()),
+        ("NATRONFX_DISPATCH__MAX_INLINE_POLL_MS", "1000".to_owned()),
+    ];
+    let admin = "admin@example.com";
+    assert_eq!(cli.as_user(admin, &["policy", "set", "none"]).code, 0);
+    let media = crate::photos(&cli, "ed@example.com");
+    let mut posts = Vec::new();
+    for i in 0..6 {
+        let caption = format!("Crash drill number {i} #coffee");
+        let r = cli.as_user(
+            "ed@example.com",
+            &[
+                "--json",
+                "post",
+                "new",
+                "--title",
+                "Crash drill",
+                "--caption",
+                &caption,
+                "--slide",
+                &format!("{}=A cup", media[0]),
+                "--slide",
+                &format!("{}=A cat", media[1]),
+                "--target",
+                "@sandbox.instagram",
+                "--target",
+                "@sandbox.tiktok",
+                "--target",
+                "@sandbox.facebook",
+                "--privacy",
+                "SELF_ONLY",
+            ],
+        );
+        assert_eq!(r.code, 0, "{r:?}");
+        let id = r.json()["id"].as_str().unwrap().to_owned();
+        assert_eq!(
+            cli.as_user("ed@example.com", &["post", "submit", &id]).code,
+            0
+        );
+        let s = cli.as_user("ed@example.com", &["post", "schedule", &id, "--at", "now"]);
+        assert_eq!(s.code, 0, "{s:?}");
+        posts.push((id, caption));
+    }
+    let listen = format!("127.0.0.1:{port}");
+    for k in 0..kills {
+        let server =
+            Server::start_bin_with_env("natronfx-server", &dir, &["--listen", &listen], &env);
+        let alive = Duration::from_millis(200 + dice.below(2500));
+        std::thread::sleep(alive);
+        eprintln!("kill {} after {alive:?}", k + 1);
+        server.kill();
+    }
+    // The last start runs to the end.
+    let server = Server::start_bin_with_env("natronfx-server", &dir, &["--listen", &listen], &env);
+    let deadline = Instant::now() + Duration::from_secs(240);
+    let states = loop {
+        let states: Vec<String> = posts
+            .iter()
+            .map(|(id, _)| {
+                let r = cli.as_user(admin, &["--json", "post", "show", id]);
+                r.json()["state"].as_str().unwrap_or("?").to_owned()
+            })
+            .collect();
+        if states.iter().all(|s| s == "published") || Instant::now() > deadline {
+            break states;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let status = server.terminate();
+    assert!(status.success(), "a clean stop after the run: {status:?}");
+    let url = format!("{}/_sim/published", sim.base_url);
+    let read_back: Vec<serde_json::Value> = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async { reqwest::get(&url).await?.json().await })
+        .expect("the simulator's read-back");
+    let mut count: HashMap<(String, String), usize> = HashMap::new();
+    for p in &read_back {
+        let caption = p["caption"].as_str().unwrap_or_default().to_owned();
+        let account = p["account_id"].as_str().unwrap_or_default().to_owned();
+        *count.entry((account, caption)).or_default() += 1;
+    }
+    let mut problems = Vec::new();
+    for (id, caption) in &posts {
+        for account in ["sandbox-instagram", "sandbox-tiktok", "sandbox-facebook"] {
+            let n = count
+                .get(&(account.to_owned(), caption.clone()))
+                .copied()
+                .unwrap_or(0);
+            if n != 1 {
+                problems.push(format!("post {id} on {account}: published {n} times"));
+            }
+        }
+    }
+    if !problems.is_empty() || states.iter().any(|s| s != "published") {
+        for (id, _) in &posts {
+            let t = cli.as_user(admin, &["post", "timeline", id]);
+            eprintln!("{}", t.stdout);
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert!(
+        states.iter().all(|s| s == "published"),
+        "unfinished: {states:?}"
+    );
+    sim.terminate();
+}
