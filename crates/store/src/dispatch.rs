@@ -171,6 +171,10 @@ pub trait DispatchStore: Send + Sync {
         log: &[LogEntry],
     ) -> Result<()>;
 
+    /// Ends a claim at once without releasing it, after its holder failed unexpectedly: the next claim
+    /// sees it abandoned and reconciles before anything is sent.
+    async fn expire_lease(&self, fence: &Fence, now: DateTime<Utc>) -> Result<()>;
+
     /// Saves a post changed by a person or by recovery (missed targets, republish), with log lines;
     /// the ledger of each target in `reset` is cleared (a deliberate republish starts afresh).
     async fn save_post_logged(

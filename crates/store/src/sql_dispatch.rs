@@ -198,6 +198,14 @@ macro_rules! impl_sql_dispatch {
                 ) -> Result<()> {
                     let mut tx = self.begin_write().await?;
                     let lock: &str = $claim_lock;
+                    if let (Some((post, _)), false) = (post, lock.is_empty()) {
+                        // Lock order: the post before any of its targets, as a person's save does, so two
+                        // workers settling targets of one post queue up instead of deadlocking.
+                        sqlx::query("SELECT 1 FROM posts WHERE id = $1 FOR UPDATE")
+                            .bind(post.id.to_string())
+                            .execute(&mut *tx)
+                            .await?;
+                    }
                     let holder: Option<(Option<String>, i32)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                         "SELECT lease_owner, attempt FROM targets t WHERE id = $1{}",
                         if lock.is_empty() { "" } else { " FOR UPDATE" }
@@ -243,6 +251,20 @@ macro_rules! impl_sql_dispatch {
                     .await?;
                     insert_log(&mut tx, log).await?;
                     tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn expire_lease(&self, fence: &Fence, now: DateTime<Utc>) -> Result<()> {
+                    sqlx::query(
+                        "UPDATE targets SET lease_until = $1 \
+                         WHERE id = $2 AND lease_owner = $3 AND attempt = $4",
+                    )
+                    .bind(now)
+                    .bind(fence.target.to_string())
+                    .bind(&fence.worker)
+                    .bind(i32::try_from(fence.attempt).unwrap_or(i32::MAX))
+                    .execute(&self.pool)
+                    .await?;
                     Ok(())
                 }
 

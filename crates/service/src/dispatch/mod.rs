@@ -135,16 +135,25 @@ impl Dispatcher {
         let mut tasks = tokio::task::JoinSet::new();
         for claim in claims {
             let worker = self.clone();
-            tasks.spawn(async move { worker.work(claim).await });
+            tasks.spawn(async move {
+                let fence = worker.fence(&claim);
+                let outcome = worker.work(claim).await;
+                if let Err(e) = &outcome {
+                    // Whatever the last call did is unknown now: end the claim so that the next one
+                    // reconciles before anything is sent.
+                    tracing::warn!(code = e.code(), error = %e, target = %fence.target, "a target could not be worked; it will be reconciled");
+                    let now = worker.service().now();
+                    if let Err(e) = worker.service().store.expire_lease(&fence, now).await {
+                        tracing::warn!(error = %e, "could not end the claim; it runs out by itself");
+                    }
+                }
+                outcome
+            });
         }
         while let Some(joined) = tasks.join_next().await {
             match joined {
                 Ok(Ok(outcome)) => report.add(outcome),
-                Ok(Err(e)) => {
-                    // The lease runs out and the target is reconciled by whoever claims it next.
-                    tracing::warn!(code = e.code(), error = %e, "a target could not be worked; it will be reclaimed");
-                    report.skipped += 1;
-                }
+                Ok(Err(_)) => report.skipped += 1,
                 Err(e) => {
                     tracing::error!(error = %e, "a dispatch task panicked; its target will be reclaimed");
                     report.skipped += 1;

@@ -137,7 +137,7 @@ impl Dispatcher {
         Ok(Outcome::Skipped)
     }
 
-    fn fence(&self, claim: &Claim) -> Fence {
+    pub(super) fn fence(&self, claim: &Claim) -> Fence {
         Fence {
             target: claim.target,
             worker: self.worker().to_owned(),
