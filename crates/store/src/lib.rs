@@ -16,8 +16,10 @@ mod chain;
 mod error;
 mod model;
 mod postgres;
+mod provenance;
 mod rows;
 mod sql;
+mod sql_provenance;
 mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -38,6 +40,7 @@ pub use model::{
     SealedCredential, SlideFingerprint, StoredAuditEvent,
 };
 pub use postgres::PgStore;
+pub use provenance::{MediaProvenance, ProvenanceStore, PublishedTarget};
 pub use sqlite::SqliteStore;
 
 /// People and their credentials.
@@ -232,6 +235,7 @@ pub trait Store:
     + AuditStore
     + CredentialStore
     + FingerprintStore
+    + ProvenanceStore
     + std::fmt::Debug
 {
     /// Which backend this is: `sqlite` or `postgres`.

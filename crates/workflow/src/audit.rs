@@ -50,6 +50,10 @@ pub enum AuditAction {
     SettingChanged,
     /// A social account was connected (or a sandbox account created).
     AccountConnected,
+    /// An image model made images (prompt, model and cost are in the media's provenance).
+    MediaGenerated,
+    /// The fingerprints of published content were recomputed from the stored media.
+    FingerprintsRebuilt,
 }
 
 impl AuditAction {
@@ -75,6 +79,8 @@ impl AuditAction {
             AuditAction::TokenRevoked => "token-revoked",
             AuditAction::SettingChanged => "setting-changed",
             AuditAction::AccountConnected => "account-connected",
+            AuditAction::MediaGenerated => "media-generated",
+            AuditAction::FingerprintsRebuilt => "fingerprints-rebuilt",
         }
     }
 }
