@@ -23,6 +23,8 @@ pub struct Config {
     pub quality: natronfx_workflow::QualityConfig,
     /// Media storage.
     pub media: crate::MediaConfig,
+    /// Image generation (OpenAI Images).
+    pub images: crate::ImagesSettings,
 }
 
 /// Database settings.

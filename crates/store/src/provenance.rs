@@ -59,7 +59,8 @@ pub struct PublishedTarget {
 pub trait ProvenanceStore: Send + Sync {
     /// Adds media rows with their provenance and audit events in one transaction. Each media row is
     /// inserted as [`MediaRecordStore::insert_media`](crate::MediaRecordStore::insert_media) does (the
-    /// same key twice keeps the existing row) and its provenance points at the resulting id. Returns the
+    /// same key twice keeps the existing row) and its provenance points at the resulting id; a
+    /// `derived_from` naming an earlier item's record id points at the id that item's row has. Returns the
     /// media ids in order.
     async fn insert_media_with_provenance(
         &self,
@@ -68,6 +69,8 @@ pub trait ProvenanceStore: Send + Sync {
     ) -> Result<Vec<MediaId>>;
     /// Every provenance record of one image, newest first (the same bytes may have been generated twice).
     async fn provenance_of(&self, media: MediaId) -> Result<Vec<MediaProvenance>>;
+    /// The id of the media row stored under `key`, if any.
+    async fn media_id_by_key(&self, key: &str) -> Result<Option<MediaId>>;
     /// Which of `media` are AI-generated: stored with source `generated`, or with any provenance record.
     async fn generated_among(&self, media: &[MediaId]) -> Result<Vec<MediaId>>;
     /// Targets in state `published`, by post then target id, after `after` (a `(post, target)` position

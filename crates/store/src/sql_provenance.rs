@@ -93,6 +93,8 @@ macro_rules! impl_sql_provenance {
                 ) -> Result<Vec<MediaId>> {
                     let mut tx = self.begin_write().await?;
                     let mut ids = Vec::with_capacity(items.len());
+                    // (the record id an item was given, the id its row has), for `derived_from` links.
+                    let mut assigned: Vec<(MediaId, String)> = Vec::with_capacity(items.len());
                     for (m, p) in items {
                         sqlx::query(
                             "INSERT INTO media (id, key, sha256, bytes, width, height, format, source, created_by, \
@@ -120,7 +122,12 @@ macro_rules! impl_sql_provenance {
                         )))
                         .bind(p.id.to_string())
                         .bind(&id)
-                        .bind(p.derived_from.map(|d| d.to_string()))
+                        .bind(p.derived_from.map(|d| {
+                            assigned
+                                .iter()
+                                .find(|(given, _)| *given == d)
+                                .map_or_else(|| d.to_string(), |(_, actual)| actual.clone())
+                        }))
                         .bind(&p.generator)
                         .bind(&p.model)
                         .bind(&p.prompt)
@@ -142,6 +149,7 @@ macro_rules! impl_sql_provenance {
                             other => other.into(),
                         })?;
                         ids.push(id.parse().map_err(|_| corrupt("media id", &id))?);
+                        assigned.push((m.id, id));
                     }
                     append_events(&mut tx, events).await?;
                     tx.commit().await?;
@@ -157,6 +165,14 @@ macro_rules! impl_sql_provenance {
                     .fetch_all(&self.pool)
                     .await?;
                     rows.into_iter().map(MediaProvenance::try_from).collect()
+                }
+
+                async fn media_id_by_key(&self, key: &str) -> Result<Option<MediaId>> {
+                    let row: Option<(String,)> = sqlx::query_as("SELECT id FROM media WHERE key = $1")
+                        .bind(key)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    row.map(|(id,)| id.parse().map_err(|_| corrupt("media id", &id))).transpose()
                 }
 
                 async fn generated_among(&self, media: &[MediaId]) -> Result<Vec<MediaId>> {

@@ -1,5 +1,8 @@
 //! The use cases as the binaries call them: permissions, the review flow, schedules, tokens.
 
+mod dedupe_history;
+mod generate;
+
 use chrono::Duration;
 use natronfx_service::testing::{TEST_PASSWORD, TestApp};
 use natronfx_service::workflow::{ApprovalPolicy, PostState, Role, TargetState};

@@ -115,6 +115,9 @@ async fn generated_media_keeps_its_provenance_and_is_told_apart(store: Arc<dyn S
     assert_eq!(both.len(), 2);
     assert_eq!(both[0].prompt, "the same picture, asked again");
     assert!(store.provenance_of(upload).await.unwrap().is_empty());
+    let key = format!("{}.jpg", "02".repeat(32));
+    assert_eq!(store.media_id_by_key(&key).await.unwrap(), Some(generated));
+    assert_eq!(store.media_id_by_key("nothing.jpg").await.unwrap(), None);
 }
 
 async fn a_provenance_pointing_nowhere_writes_nothing(store: Arc<dyn Store>) {
