@@ -6,9 +6,8 @@ use std::time::Duration;
 
 use natronfx_media::render::CanvasPreset;
 use natronfx_media::{EncodedImage, Fit, PutOutcome};
-use natronfx_platforms::{
-    ImageBackground, ImageQuality, ImageRequest, ImageSize, ImagesConfig, OpenAiImages,
-};
+pub use natronfx_platforms::{ImageBackground, ImageQuality, ImageSize};
+use natronfx_platforms::{ImageRequest, ImagesConfig, OpenAiImages};
 use natronfx_store::{MediaProvenance, MediaRecord, MediaSource};
 use natronfx_workflow::{
     Action, AuditAction, AuditEvent, MediaId, Post, PostId, User, UserId, authorize,

@@ -37,7 +37,10 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
 pub use dedupe_tools::{DuplicateMatch, DuplicateReport, RebuildReport, SkippedTarget, SlideMatch};
 pub use error::{Error, ErrorKind, Result};
-pub use generate::{GenerateRequest, GeneratedMedia, ImagesSettings, ProvenanceView, SlideFit};
+pub use generate::{
+    GenerateRequest, GeneratedMedia, ImageBackground, ImageQuality, ImageSize, ImagesSettings,
+    ProvenanceView, SlideFit,
+};
 pub use media::{MediaConfig, MediaView};
 pub use people::NewToken;
 pub use posts::{PostInput, PostPatch, PostView, ScheduleRequest, SlideInput, TargetInput};
