@@ -183,7 +183,7 @@ impl Service {
                 same_caption,
             });
         }
-        matches.sort_by(|a, b| b.published_at.cmp(&a.published_at));
+        matches.sort_by_key(|m| std::cmp::Reverse(m.published_at));
         Ok(DuplicateReport {
             checked_slides: slides.len(),
             radius,
