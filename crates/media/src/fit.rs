@@ -155,6 +155,28 @@ mod tests {
     }
 
     #[test]
+    fn a_generated_portrait_fitted_to_the_portrait_canvas_is_what_instagram_takes() {
+        let generated = encode_jpeg(&portrait(), 90).unwrap();
+        assert!(
+            crate::platform::instagram_problems(&generated)
+                .iter()
+                .any(|p| matches!(p, crate::platform::ImageProblem::AspectRatio(_))),
+            "2:3 is narrower than 4:5"
+        );
+        for fit in [
+            Fit::default(),
+            Fit::Pad {
+                color: Color::BLACK,
+            },
+        ] {
+            let slide = fit_to_canvas(&generated.bytes, CanvasPreset::Portrait, fit).unwrap();
+            assert_eq!((slide.width, slide.height), (1080, 1350));
+            assert!(crate::platform::instagram_problems(&slide).is_empty());
+            assert!(crate::platform::tiktok_problems(&slide).is_empty());
+        }
+    }
+
+    #[test]
     fn a_focus_outside_the_image_is_refused() {
         let err = fit_pixels(
             &portrait(),
