@@ -66,6 +66,9 @@ pub enum Command {
     /// Stored images that slides show.
     #[command(subcommand)]
     Media(MediaCommand),
+    /// Content published before: check new content against it, rebuild its fingerprints.
+    #[command(subcommand)]
+    Dedupe(DedupeCommand),
     /// Run the local platform simulator (TikTok, Instagram, Facebook, OpenAI Images) until Ctrl-C.
     Sim {
         /// Port to listen on, on 127.0.0.1 (0 picks a free one).
@@ -125,6 +128,59 @@ pub enum MediaCommand {
         /// Media id.
         id: String,
     },
+    /// Generate images with the configured image model ([images] in the config); they are stored as media
+    /// with source `generated` and where they came from.
+    Generate {
+        /// What the image shows.
+        prompt: String,
+        /// 1024x1024, 1024x1536 (portrait) or 1536x1024 (landscape).
+        #[arg(long, default_value = "1024x1024")]
+        size: String,
+        /// low, medium, high or auto.
+        #[arg(long, default_value = "auto")]
+        quality: String,
+        /// opaque or auto.
+        #[arg(long, default_value = "auto")]
+        background: String,
+        /// How many images (1 to 10).
+        #[arg(long, short = 'n', default_value_t = 1)]
+        count: u8,
+        /// Also store each image fitted to a slide canvas: cover (crop around --focus) or pad (with
+        /// --pad-color). A 1024x1536 portrait needs it for Instagram's 4:5.
+        #[arg(long)]
+        fit: Option<String>,
+        /// The slide canvas for --fit: portrait (1080x1350), square or story.
+        #[arg(long, default_value = "portrait")]
+        canvas: String,
+        /// The point to keep in view when cropping, as X,Y fractions (default 0.5,0.5).
+        #[arg(long)]
+        focus: Option<String>,
+        /// The colour of the bands when padding.
+        #[arg(long, default_value = "#000000")]
+        pad_color: String,
+    },
+    /// Where an image came from (prompt, model, size, usage, who asked, when); empty for uploads.
+    Provenance {
+        /// Media id.
+        id: String,
+    },
+}
+
+/// `natronfx dedupe ...`
+#[derive(Debug, Subcommand)]
+pub enum DedupeCommand {
+    /// Compare an image file, or a post's slides and caption, with everything published before (every
+    /// account, any date): prints each match with its distance, post, account, date and caption
+    /// similarity.
+    Check {
+        /// An image file (JPEG, PNG or WebP), or a post id.
+        subject: String,
+        /// Largest dHash distance (of 64 bits) that counts as the same picture; default [quality.duplicates] radius.
+        #[arg(long)]
+        radius: Option<u32>,
+    },
+    /// Recompute the fingerprints of every published target from the stored media (admins).
+    Rebuild,
 }
 
 /// `natronfx user ...`

@@ -5,6 +5,7 @@
 //! someone changed it first), 6 invalid input.
 
 mod args;
+mod dedupe;
 mod media;
 mod output;
 mod publish;

@@ -157,6 +157,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Token(cmd) => token(&service, &actor, cmd, json).await,
         Command::Media(cmd) => crate::media::media(&service, &actor, cmd, json).await,
+        Command::Dedupe(cmd) => crate::dedupe::dedupe(&service, &actor, cmd, json).await,
         Command::Render { spec, out } => {
             crate::media::render(&service, &actor, &spec, &out, json).await
         }
@@ -379,10 +380,13 @@ fn targets(content: &ContentArgs) -> Vec<TargetInput> {
 fn show_post(
     post: &natronfx_service::workflow::Post,
     accounts: &[natronfx_service::workflow::Account],
+    generated: &[bool],
     json: bool,
 ) {
     if json {
-        output::json(&PostView::from(post));
+        let mut view = PostView::from(post);
+        view.generated_slides = Some(generated.to_vec());
+        output::json(&view);
         return;
     }
     println!("{}  {}", post.id, post.title);
@@ -411,7 +415,12 @@ fn show_post(
     );
     println!("slides: {}", post.slides.len());
     for (i, s) in post.slides.iter().enumerate() {
-        println!("  {}. {} {}", i + 1, s.media_id, s.alt_text);
+        let label = if generated.get(i) == Some(&true) {
+            "  (AI-generated)"
+        } else {
+            ""
+        };
+        println!("  {}. {} {}{label}", i + 1, s.media_id, s.alt_text);
     }
     println!("targets:");
     if post.targets.is_empty() {
@@ -649,7 +658,8 @@ async fn post(service: &Service, actor: &User, cmd: PostCommand, json: bool) -> 
     } else {
         service.list_accounts(actor).await?
     };
-    show_post(&post, &accounts, json);
+    let generated = service.generated_slides(&post).await?;
+    show_post(&post, &accounts, &generated, json);
     Ok(())
 }
 

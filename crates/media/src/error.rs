@@ -55,6 +55,19 @@ pub enum Error {
     /// The S3-compatible object store refused or failed a request.
     #[error("object store error: {0}; check the endpoint, bucket and credentials")]
     ObjectStore(#[from] object_store::Error),
+    /// The WordPress site answered with an error (its `code` and `message`, or a non-JSON failure).
+    #[error("WordPress refused the request ({}, http {status}): {message}{}", if code.is_empty() { "no code" } else { code.as_str() }, wordpress_hint(*status, code))]
+    WordPress {
+        /// The HTTP status.
+        status: u16,
+        /// WordPress's own code, such as `rest_cannot_create` (empty when the body was not JSON).
+        code: String,
+        /// WordPress's message.
+        message: String,
+    },
+    /// A remote media store could not be reached or did not answer in time.
+    #[error("{0}; check the address and that the site is up")]
+    Http(String),
     /// The media store configuration is not usable.
     #[error("invalid media store configuration: {0}")]
     Config(String),
@@ -91,7 +104,8 @@ impl Error {
             Error::DecompressionBomb { .. } => "decompression-bomb",
             Error::InvalidKey { .. } => "invalid-media-key",
             Error::NotFound { .. } => "media-not-found",
-            Error::Io { .. } | Error::ObjectStore(_) => "media-store-unavailable",
+            Error::Io { .. } | Error::ObjectStore(_) | Error::Http(_) => "media-store-unavailable",
+            Error::WordPress { status, code, .. } => wordpress_code(*status, code),
             Error::Config(_) => "invalid-media-config",
             Error::InvalidSpec(_) | Error::SpecSyntax(_) => "invalid-carousel-spec",
             Error::BackgroundUnavailable { .. } => "background-unavailable",
@@ -121,6 +135,51 @@ impl Error {
             path: path.as_ref().display().to_string(),
             source,
         }
+    }
+}
+
+/// Our code for a WordPress refusal: its own code decides, the HTTP status only when it has none we know.
+fn wordpress_code(status: u16, code: &str) -> &'static str {
+    match code {
+        "incorrect_password"
+        | "invalid_username"
+        | "invalid_email"
+        | "rest_not_logged_in"
+        | "rest_forbidden_context" => "media-store-unauthorized",
+        "rest_cannot_create" | "rest_cannot_delete" | "rest_cannot_edit" | "rest_forbidden"
+        | "rest_cannot_read" => {
+            if status == 401 {
+                "media-store-unauthorized"
+            } else {
+                "media-store-forbidden"
+            }
+        }
+        "rest_upload_file_too_big"
+        | "rest_upload_limited_space"
+        | "rest_upload_user_quota_exceeded" => "media-store-full",
+        "rest_post_invalid_id" => "media-not-found",
+        _ => match status {
+            401 => "media-store-unauthorized",
+            403 => "media-store-forbidden",
+            413 => "media-store-full",
+            400..=499 => "media-store-rejected",
+            _ => "media-store-unavailable",
+        },
+    }
+}
+
+/// What to do about a WordPress refusal, as a sentence appended to its message.
+fn wordpress_hint(status: u16, code: &str) -> &'static str {
+    match wordpress_code(status, code) {
+        "media-store-unauthorized" => {
+            "; check [media.wordpress] username and application_password, and that the web server passes the Authorization header on"
+        }
+        "media-store-forbidden" => {
+            "; the WordPress user needs the upload_files capability (the Author role or higher)"
+        }
+        "media-store-full" => "; the site's upload limit or space is exhausted",
+        "media-store-rejected" => "; the site refused this file",
+        _ => "",
     }
 }
 

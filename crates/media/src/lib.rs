@@ -5,9 +5,12 @@
 //!   allocating, decode under `catch_unwind` on the blocking pool, apply EXIF orientation, strip all
 //!   metadata by re-encoding as baseline JPEG.
 //! - [`store`]: the [`MediaStore`] trait over [`MediaKey`]s (`<sha256>.jpg`), with [`LocalFolderStore`]
-//!   and [`S3Store`] backends, and a safe path lookup for serving the local folder.
+//!   and [`S3Store`] backends, and a safe path lookup for serving the local folder; [`WordPressStore`] keeps
+//!   media in a WordPress site's media library.
 //! - [`render`]: [`CarouselSpec`] (TOML or JSON) → one JPEG per slide, with embedded Noto Sans.
 //! - [`platform`]: Instagram and TikTok image rules and variants.
+//! - [`fit`](mod@fit): an image of any shape (a generated 1024×1536) fitted to a slide canvas, cover-cropped
+//!   around a focal point or padded.
 //!
 //! Output JPEGs are baseline and sRGB. The `fast-jpeg` feature swaps the `image` crate's JPEG encoder for
 //! `jpeg-encoder` (several times faster; licence `(MIT OR Apache-2.0) AND IJG`, see `Cargo.toml`).
@@ -38,6 +41,7 @@
 #![warn(missing_docs)]
 
 mod error;
+pub mod fit;
 pub mod ingest;
 mod key;
 pub mod platform;
@@ -45,8 +49,10 @@ pub mod preview;
 pub mod raster;
 pub mod render;
 pub mod store;
+mod wordpress;
 
 pub use error::{Error, Result};
+pub use fit::{Fit, fit_to_canvas};
 pub use ingest::{ImageFacts, IngestLimits, IngestedImage, ingest, ingest_blocking, probe};
 pub use key::{EncodedImage, ImageFormat, MediaKey, sha256_hex};
 pub use render::{
@@ -57,3 +63,4 @@ pub use store::{
     LocalFolderStore, MediaStore, MediaStoreConfig, PutOutcome, S3Config, S3Store, ServedFile,
     store_image,
 };
+pub use wordpress::{WordPressConfig, WordPressStore};

@@ -1,4 +1,5 @@
-//! Where media bytes live: a small content-addressed store trait with a local-folder and an S3 backend.
+//! Where media bytes live: a small content-addressed store trait with a local-folder and an S3 backend (the
+//! WordPress backend is in `wordpress.rs`).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -46,6 +47,15 @@ pub trait MediaStore: Send + Sync + fmt::Debug {
 
     /// The public HTTPS URL the platforms pull the object from.
     fn public_url(&self, key: &MediaKey) -> String;
+
+    /// The public URL, asking the backend when it assigns URLs itself (WordPress picks a dated folder at
+    /// upload, so only the site knows). The other backends derive it from the key, as `public_url` does.
+    ///
+    /// # Errors
+    /// `media-not-found` when the backend holds no such object, or the backend's own failures.
+    async fn resolve_public_url(&self, key: &MediaKey) -> Result<String> {
+        Ok(self.public_url(key))
+    }
 }
 
 fn join_url(base: &str, key: &str) -> String {
@@ -398,6 +408,9 @@ pub enum MediaStoreConfig {
     },
     /// An S3-compatible bucket.
     S3(S3Config),
+    /// A WordPress site's media library.
+    #[serde(rename = "wordpress")]
+    WordPress(crate::WordPressConfig),
 }
 
 impl MediaStoreConfig {
@@ -412,6 +425,7 @@ impl MediaStoreConfig {
                 public_base_url,
             } => Arc::new(LocalFolderStore::new(root.clone(), public_base_url)?),
             MediaStoreConfig::S3(config) => Arc::new(S3Store::new(config)?),
+            MediaStoreConfig::WordPress(config) => Arc::new(crate::WordPressStore::new(config)?),
         })
     }
 }

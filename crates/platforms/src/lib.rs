@@ -1,4 +1,5 @@
-//! Publishing adapters for TikTok, Instagram and Facebook Pages.
+//! Publishing adapters for TikTok, Instagram and Facebook Pages, and the OpenAI Images client that makes
+//! slide backgrounds ([`OpenAiImages`]).
 //!
 //! Each adapter speaks its platform's contract exactly (paths, trailing slashes, form or JSON bodies,
 //! envelopes, big-integer ids kept as text) and turns every failure into one classified
@@ -61,6 +62,7 @@ mod instagram;
 mod limiter;
 mod model;
 mod oauth;
+mod openai;
 mod progress;
 mod publisher;
 mod tiktok;
@@ -83,6 +85,10 @@ pub use model::{
 pub use oauth::{
     Connector, FacebookConnector, InstagramConnector, InstagramOAuthConfig, OAuthApp, PageGrant,
     Pkce, TiktokConnector, TiktokOAuthConfig, TokenGrant,
+};
+pub use openai::{
+    GeneratedImages, IMAGE_MAX_COUNT, IMAGE_PROMPT_MAX_CHARS, ImageBackground, ImageGenError,
+    ImageQuality, ImageRequest, ImageSize, ImageUsage, ImagesConfig, OpenAiImages,
 };
 pub use progress::{
     Container, FacebookProgress, InstagramProgress, Next, PublishProgress, Step, TiktokProgress,

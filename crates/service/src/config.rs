@@ -27,6 +27,8 @@ pub struct Config {
     pub dispatch: crate::DispatchConfig,
     /// Where sandbox accounts publish.
     pub sandbox: crate::SandboxConfig,
+    /// Image generation (OpenAI Images).
+    pub images: crate::ImagesSettings,
 }
 
 /// Database settings.

@@ -26,7 +26,7 @@ pub(crate) type SharedHistory = Arc<Mutex<History>>;
 
 impl Service {
     /// Perceptual hashes of a post's slides, from the stored images.
-    async fn slide_hashes(&self, post: &Post) -> Result<Vec<ImageFingerprint>> {
+    pub(crate) async fn slide_hashes(&self, post: &Post) -> Result<Vec<ImageFingerprint>> {
         let mut out = Vec::with_capacity(post.slides.len());
         for slide in &post.slides {
             let bytes = self.media_content_by_id(slide.media_id).await?;
@@ -88,7 +88,7 @@ impl Service {
     }
 
     /// Reads fingerprints recorded since the last refresh (by any process) into the index.
-    async fn refresh_history(&self) -> Result<()> {
+    pub(crate) async fn refresh_history(&self) -> Result<()> {
         let mut history = self.history.lock().await;
         loop {
             let page = self
@@ -110,6 +110,24 @@ impl Service {
             history.loaded_up_to = last_id;
         }
         Ok(())
+    }
+
+    /// Forgets the index and reads every fingerprint again (after fingerprints were rewritten in place).
+    pub(crate) async fn reload_history(&self) -> Result<()> {
+        *self.history.lock().await = History::default();
+        self.refresh_history().await
+    }
+
+    /// The ids of recorded fingerprints with a slide within `radius` of `hash`, with that distance.
+    pub(crate) async fn history_search(&self, hash: u64, radius: u32) -> Vec<(i64, u32)> {
+        self.history
+            .lock()
+            .await
+            .index
+            .search(hash, radius)
+            .into_iter()
+            .map(|hit| (i64::from(hit.id), hit.distance))
+            .collect()
     }
 
     /// Earlier posts within the policy's scope and window that share slides or a caption with `post` as

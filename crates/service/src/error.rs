@@ -37,6 +37,9 @@ pub enum Error {
     /// An image was refused, or the media store failed.
     #[error(transparent)]
     Media(#[from] natronfx_media::Error),
+    /// The image model refused or failed.
+    #[error(transparent)]
+    Images(#[from] natronfx_platforms::ImageGenError),
     /// The credentials did not match a live user or token.
     #[error("wrong email or password, or a revoked token")]
     InvalidCredentials,
@@ -80,6 +83,7 @@ impl Error {
             Error::Workflow(e) => e.code(),
             Error::Store(e) => e.code(),
             Error::Media(e) => e.code(),
+            Error::Images(e) => e.code(),
             Error::InvalidCredentials => "invalid-credentials",
             Error::NotInitialized(_) => "not-initialized",
             Error::AlreadyInitialized(_) => "already-initialized",
@@ -107,7 +111,9 @@ impl Error {
             | "invalid-media-key"
             | "invalid-carousel-spec"
             | "background-unavailable"
-            | "invalid-media-config" => ErrorKind::InvalidInput,
+            | "invalid-media-config"
+            | "image-prompt-blocked"
+            | "image-request-invalid" => ErrorKind::InvalidInput,
             "not-found" | "media-not-found" => ErrorKind::NotFound,
             "permission-denied" | "self-approval-forbidden" | "user-disabled" => {
                 ErrorKind::PermissionDenied
@@ -120,7 +126,9 @@ impl Error {
             | "not-initialized"
             | "audit-chain-broken"
             | "account-not-connected"
-            | "lease-lost" => ErrorKind::Conflict,
+            | "lease-lost"
+            // Nothing is wrong with the request, only with its timing: the same call succeeds later.
+            | "image-rate-limited" => ErrorKind::Conflict,
             _ => ErrorKind::Internal,
         }
     }

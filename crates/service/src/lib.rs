@@ -19,8 +19,10 @@
 mod clock;
 pub mod config;
 mod dedupe;
+mod dedupe_tools;
 pub mod dispatch;
 mod error;
+mod generate;
 mod media;
 mod people;
 mod posts;
@@ -35,11 +37,16 @@ use natronfx_store::Store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
+pub use dedupe_tools::{DuplicateMatch, DuplicateReport, RebuildReport, SkippedTarget, SlideMatch};
 pub use dispatch::{
     DispatchConfig, DispatchReport, Dispatcher, Publishers, SandboxConfig, SandboxSimulator,
     Workers,
 };
 pub use error::{Error, ErrorKind, Result};
+pub use generate::{
+    GenerateRequest, GeneratedMedia, ImageBackground, ImageQuality, ImageSize, ImagesSettings,
+    ProvenanceView, SlideFit,
+};
 pub use media::{MediaConfig, MediaView};
 pub use people::NewToken;
 pub use posts::{PostInput, PostPatch, PostView, ScheduleRequest, SlideInput, TargetInput};
@@ -61,6 +68,7 @@ pub struct Service {
     media: Option<Arc<dyn natronfx_media::MediaStore>>,
     media_limits: natronfx_media::IngestLimits,
     history: dedupe::SharedHistory,
+    images: Option<Arc<natronfx_platforms::OpenAiImages>>,
 }
 
 impl Service {
@@ -73,6 +81,7 @@ impl Service {
             media: None,
             media_limits: Default::default(),
             history: Default::default(),
+            images: None,
         }
     }
 
@@ -93,6 +102,12 @@ impl Service {
         self
     }
 
+    /// The same service generating images with `client` (`generate_media`).
+    pub fn with_images(mut self, client: natronfx_platforms::OpenAiImages) -> Self {
+        self.images = Some(Arc::new(client));
+        self
+    }
+
     /// The media store, when one is configured (the server serves a local one).
     pub fn media_store_handle(&self) -> Option<&Arc<dyn natronfx_media::MediaStore>> {
         self.media.as_ref()
@@ -102,10 +117,14 @@ impl Service {
     /// configuration.
     pub async fn from_config(config: &Config) -> Result<Self> {
         let media = config.media.open()?;
-        Ok(Service::open(&config.database.url)
+        let service = Service::open(&config.database.url)
             .await?
             .with_quality(config.quality.clone())
-            .with_media(media, config.media.limits))
+            .with_media(media, config.media.limits);
+        Ok(match config.images.client()? {
+            Some(client) => service.with_images(client),
+            None => service,
+        })
     }
 
     /// Opens the database at `url` (migrating it) with the system clock.

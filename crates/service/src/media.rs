@@ -17,7 +17,8 @@ use crate::{Error, Result, Service};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MediaConfig {
-    /// `local` (a folder served by natronfx-server) or `s3` (an S3-compatible bucket).
+    /// `local` (a folder served by natronfx-server), `s3` (an S3-compatible bucket) or `wordpress` (a
+    /// WordPress site's media library).
     pub backend: String,
     /// The local folder (backend `local`); created when missing.
     pub root: String,
@@ -29,6 +30,9 @@ pub struct MediaConfig {
     /// The bucket (backend `s3`). Holds a secret, so it is read but never written back out.
     #[serde(skip_serializing)]
     pub s3: Option<natronfx_media::S3Config>,
+    /// The site (backend `wordpress`). Holds a secret, so it is read but never written back out.
+    #[serde(skip_serializing)]
+    pub wordpress: Option<natronfx_media::WordPressConfig>,
 }
 
 impl Default for MediaConfig {
@@ -39,6 +43,7 @@ impl Default for MediaConfig {
             public_base_url: "http://127.0.0.1:8080/m".into(),
             limits: IngestLimits::default(),
             s3: None,
+            wordpress: None,
         }
     }
 }
@@ -54,9 +59,16 @@ impl MediaConfig {
             "s3" => natronfx_media::MediaStoreConfig::S3(self.s3.clone().ok_or_else(|| {
                 Error::Config("media.backend is s3 but [media.s3] is missing".into())
             })?),
+            "wordpress" => natronfx_media::MediaStoreConfig::WordPress(
+                self.wordpress.clone().ok_or_else(|| {
+                    Error::Config(
+                        "media.backend is wordpress but [media.wordpress] is missing".into(),
+                    )
+                })?,
+            ),
             other => {
                 return Err(Error::Config(format!(
-                    "media.backend `{other}` is not one of local, s3"
+                    "media.backend `{other}` is not one of local, s3, wordpress"
                 )));
             }
         };
@@ -96,11 +108,20 @@ impl Service {
             .ok_or_else(|| Error::Config("no media store is configured".into()))
     }
 
-    fn view(&self, record: MediaRecord) -> Result<MediaView> {
+    pub(crate) async fn view(&self, record: MediaRecord) -> Result<MediaView> {
         let key = MediaKey::parse(&record.key)?;
+        let store = self.media_store()?;
+        // WordPress assigns URLs at upload; the others derive them from the key.
+        let url = match store.resolve_public_url(&key).await {
+            Ok(url) => url,
+            Err(e) => {
+                tracing::warn!(key = key.as_str(), error = %e, "cannot resolve the public URL");
+                store.public_url(&key)
+            }
+        };
         Ok(MediaView {
             id: record.id,
-            url: self.media_store()?.public_url(&key),
+            url,
             key: record.key,
             sha256: record.sha256,
             bytes: record.bytes,
@@ -114,7 +135,7 @@ impl Service {
 
     /// Stores an encoded image and its row; removes the object again if the row cannot be written and the
     /// object was new, so a failure leaves nothing half-stored.
-    async fn keep(
+    pub(crate) async fn keep(
         &self,
         actor: &User,
         image: &EncodedImage,
@@ -145,7 +166,7 @@ impl Service {
                 return Err(e.into());
             }
         };
-        self.view(self.store.media(id).await?)
+        self.view(self.store.media(id).await?).await
     }
 
     /// Ingests an upload (JPEG, PNG or WebP, by content): validated under the configured limits, oriented,
@@ -159,18 +180,17 @@ impl Service {
     /// One stored image.
     pub async fn media(&self, actor: &User, id: MediaId) -> Result<MediaView> {
         authorize(actor, Action::ViewPost, None)?;
-        self.view(self.store.media(id).await?)
+        self.view(self.store.media(id).await?).await
     }
 
     /// The newest stored images.
     pub async fn list_media(&self, actor: &User, limit: u32) -> Result<Vec<MediaView>> {
         authorize(actor, Action::ViewPost, None)?;
-        self.store
-            .list_media(limit)
-            .await?
-            .into_iter()
-            .map(|r| self.view(r))
-            .collect()
+        let mut out = Vec::new();
+        for record in self.store.list_media(limit).await? {
+            out.push(self.view(record).await?);
+        }
+        Ok(out)
     }
 
     /// Renders a carousel spec and stores every slide (source `rendered`). Backgrounds may name stored
@@ -187,10 +207,38 @@ impl Service {
             service: self.clone(),
             runtime: tokio::runtime::Handle::current(),
         });
+        let backgrounds: Vec<Option<String>> = spec
+            .slides
+            .iter()
+            .map(|slide| {
+                match slide
+                    .background
+                    .as_ref()
+                    .or(spec.defaults.background.as_ref())
+                {
+                    Some(natronfx_media::render::Background::Image {
+                        media: Some(reference),
+                        ..
+                    }) => Some(reference.clone()),
+                    _ => None,
+                }
+            })
+            .collect();
         let slides = natronfx_media::render_carousel_async(spec, resolver, options).await?;
         let mut out = Vec::with_capacity(slides.len());
         for (i, slide) in slides.iter().enumerate() {
-            out.push(self.keep(actor, slide, MediaSource::Rendered).await?);
+            // A slide drawn over a generated image is AI-generated content too.
+            let origin = match backgrounds.get(i).and_then(Option::as_deref) {
+                Some(reference) => self.media_id_of(reference).await?,
+                None => None,
+            };
+            out.push(match origin {
+                Some(origin) => {
+                    self.keep_derived(actor, slide, MediaSource::Rendered, origin)
+                        .await?
+                }
+                None => self.keep(actor, slide, MediaSource::Rendered).await?,
+            });
             progress(i + 1, slides.len());
         }
         Ok(out)
@@ -208,7 +256,7 @@ impl Service {
     }
 
     /// The bytes of a stored image, by id or key.
-    async fn media_bytes(&self, reference: &str) -> Result<Vec<u8>> {
+    pub(crate) async fn media_bytes(&self, reference: &str) -> Result<Vec<u8>> {
         let key = match reference.parse::<MediaId>() {
             Ok(id) => MediaKey::parse(&self.store.media(id).await?.key)?,
             Err(_) => MediaKey::parse(reference)?,
@@ -284,7 +332,10 @@ impl Service {
                 .await
                 .map_err(|e| Error::Internal(e.to_string()))??;
                 changed = true;
-                self.keep(actor, &variant, MediaSource::Rendered).await?.id
+                // A variant of a generated image is still AI-generated content.
+                self.keep_derived(actor, &variant, MediaSource::Rendered, slide.media_id)
+                    .await?
+                    .id
             };
             slides.push(crate::SlideInput {
                 media_id: media_id.to_string(),

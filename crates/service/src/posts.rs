@@ -385,6 +385,10 @@ pub struct PostView {
     pub post: natronfx_workflow::PostSnapshot,
     /// Every hashtag: those in the caption, then the extra ones.
     pub hashtags: Vec<String>,
+    /// Per slide, in order: whether its image is AI-generated (TikTok wants such posts labelled).
+    /// Filled by [`Service::post_view`](crate::Service::post_view); absent from a view built with `From`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generated_slides: Option<Vec<bool>>,
 }
 
 impl From<&Post> for PostView {
@@ -396,6 +400,7 @@ impl From<&Post> for PostView {
                 .iter()
                 .map(|h| h.as_str().to_owned())
                 .collect(),
+            generated_slides: None,
         }
     }
 }

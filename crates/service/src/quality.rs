@@ -114,7 +114,10 @@ impl Service {
             }
             if let (Some(store), false) = (&self.media, is_sandbox(target.account_id)) {
                 for (slide, key) in input.slides.iter_mut().zip(&keys) {
-                    let url = store.public_url(key);
+                    let url = match store.resolve_public_url(key).await {
+                        Ok(url) => url,
+                        Err(_) => store.public_url(key),
+                    };
                     if !probes.contains_key(&url) {
                         probes.insert(url.clone(), probe(&client, &url).await);
                     }

@@ -17,9 +17,11 @@ mod dispatch;
 mod error;
 mod model;
 mod postgres;
+mod provenance;
 mod rows;
 mod sql;
 mod sql_dispatch;
+mod sql_provenance;
 mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -41,6 +43,7 @@ pub use model::{
     SealedCredential, SlideFingerprint, StoredAuditEvent,
 };
 pub use postgres::PgStore;
+pub use provenance::{MediaProvenance, ProvenanceStore, PublishedTarget};
 pub use sqlite::SqliteStore;
 
 /// People and their credentials.
@@ -236,6 +239,7 @@ pub trait Store:
     + AuditStore
     + CredentialStore
     + FingerprintStore
+    + ProvenanceStore
     + std::fmt::Debug
 {
     /// Which backend this is: `sqlite` or `postgres`.

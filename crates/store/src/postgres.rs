@@ -19,6 +19,7 @@ crate::sql_dispatch::impl_sql_dispatch!(
     " FOR UPDATE OF t SKIP LOCKED",
     Some("SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE")
 );
+crate::sql_provenance::impl_sql_provenance!(PgStore, Postgres);
 
 /// A PostgreSQL database.
 #[derive(Debug, Clone)]

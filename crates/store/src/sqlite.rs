@@ -11,6 +11,7 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 crate::sql::impl_sql_store!(SqliteStore, Sqlite, None);
 // No row locks: the write transaction is already exclusive.
 crate::sql_dispatch::impl_sql_dispatch!(SqliteStore, Sqlite, "", None);
+crate::sql_provenance::impl_sql_provenance!(SqliteStore, Sqlite);
 
 /// A SQLite database.
 #[derive(Debug, Clone)]

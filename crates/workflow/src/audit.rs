@@ -66,6 +66,10 @@ pub enum AuditAction {
     TargetRepublished,
     /// The publish ledger refused to send a target that was already published.
     RepublishRefused,
+    /// An image model made images (prompt, model and cost are in the media's provenance).
+    MediaGenerated,
+    /// The fingerprints of published content were recomputed from the stored media.
+    FingerprintsRebuilt,
 }
 
 impl AuditAction {
@@ -99,6 +103,8 @@ impl AuditAction {
             AuditAction::TargetResolved => "target-resolved",
             AuditAction::TargetRepublished => "target-republished",
             AuditAction::RepublishRefused => "republish-refused",
+            AuditAction::MediaGenerated => "media-generated",
+            AuditAction::FingerprintsRebuilt => "fingerprints-rebuilt",
         }
     }
 }

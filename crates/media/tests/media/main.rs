@@ -1,7 +1,8 @@
-//! Integration tests for natronfx-media: hostile uploads, both store backends, the renderer, platform rules.
+//! Integration tests for natronfx-media: hostile uploads, the store backends, the renderer, platform rules.
 
 mod ingest;
 mod platform;
 mod render;
 mod store;
 mod support;
+mod wordpress;

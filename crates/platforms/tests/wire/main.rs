@@ -4,6 +4,7 @@
 mod facebook;
 mod instagram;
 mod oauth;
+mod openai;
 mod tiktok;
 
 use std::collections::HashMap;

@@ -212,13 +212,14 @@ impl Dispatcher {
     ) -> Result<PublishRequest> {
         let service = self.service();
         let mut image_urls = Vec::with_capacity(post.slides.len());
-        let mut is_aigc = false;
         for slide in &post.slides {
             let media = service.store.media(slide.media_id).await?;
-            is_aigc |= media.source == natronfx_store::MediaSource::Generated;
             let key = natronfx_media::MediaKey::parse(&media.key)?;
-            image_urls.push(service.media_store()?.public_url(&key));
+            // Some backends (WordPress) only know an object's public URL once they assigned it.
+            image_urls.push(service.media_store()?.resolve_public_url(&key).await?);
         }
+        // TikTok asks that AI-generated content be labelled.
+        let is_aigc = service.post_is_aigc(post).await?;
         let options = &target.options;
         Ok(PublishRequest {
             account_id: account.external_id.clone(),

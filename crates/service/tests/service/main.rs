@@ -1,6 +1,8 @@
 //! The use cases as the binaries call them: permissions, the review flow, schedules, tokens.
 
+mod dedupe_history;
 mod dispatch;
+mod generate;
 
 use chrono::Duration;
 use natronfx_service::testing::{TEST_PASSWORD, TestApp};

@@ -219,7 +219,10 @@ async fn a_lease_that_runs_out_is_reclaimed_as_abandoned(store: Arc<dyn Store>) 
     );
     // A holder that fails unexpectedly ends its claim at once; the next claim is abandoned too.
     let t1 = t0 + Duration::seconds(61);
-    store.expire_lease(&fence(&second[0], "w2"), t1).await.unwrap();
+    store
+        .expire_lease(&fence(&second[0], "w2"), t1)
+        .await
+        .unwrap();
     let third = store
         .claim_due("w3", t1, t1 + Duration::seconds(60), 10)
         .await

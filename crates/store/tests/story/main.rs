@@ -860,3 +860,5 @@ async fn concurrent_writers_on_postgres_never_fork_the_chain() {
     let check = store.verify_audit_chain().await.unwrap();
     assert_eq!((check.checked, check.first_break), (32, None));
 }
+
+mod provenance;

@@ -1,6 +1,7 @@
 //! End to end, as a new user would: the real `natronfx` and `natronfx-server` binaries on real databases.
 
 mod crash;
+mod media_dedupe;
 
 use natronfx_e2e::{Cli, Server};
 use natronfx_store::testing::TestDb;
