@@ -19,7 +19,12 @@ use crate::{Error, Result, Service};
 pub(crate) struct History {
     index: HammingIndex,
     loaded_up_to: i64,
+    /// Perceptual hashes of recently seen media (content-addressed, so they never go stale); bounded.
+    hashes: std::collections::HashMap<natronfx_workflow::MediaId, ImageFingerprint>,
 }
+
+/// How many media hashes are kept in memory.
+const HASH_CACHE: usize = 4096;
 
 /// Shared between clones of the service.
 pub(crate) type SharedHistory = Arc<Mutex<History>>;
@@ -29,6 +34,10 @@ impl Service {
     pub(crate) async fn slide_hashes(&self, post: &Post) -> Result<Vec<ImageFingerprint>> {
         let mut out = Vec::with_capacity(post.slides.len());
         for slide in &post.slides {
+            if let Some(known) = self.history.lock().await.hashes.get(&slide.media_id) {
+                out.push(known.clone());
+                continue;
+            }
             let bytes = self.media_content_by_id(slide.media_id).await?;
             let fingerprint = tokio::task::spawn_blocking(move || -> Result<ImageFingerprint> {
                 let (_, pixels) = natronfx_media::ingest::decode(
@@ -40,6 +49,11 @@ impl Service {
             })
             .await
             .map_err(|e| Error::Internal(e.to_string()))??;
+            let mut history = self.history.lock().await;
+            if history.hashes.len() >= HASH_CACHE {
+                history.hashes.clear();
+            }
+            history.hashes.insert(slide.media_id, fingerprint.clone());
             out.push(fingerprint);
         }
         Ok(out)
