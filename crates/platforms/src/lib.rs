@@ -81,8 +81,9 @@ pub use model::{
     PublishingQuota, RecentPost, RemoteStatus,
 };
 pub use oauth::{
-    Connector, FacebookConnector, InstagramConnector, InstagramOAuthConfig, OAuthApp, PageGrant,
-    Pkce, TiktokConnector, TiktokOAuthConfig, TokenGrant,
+    Callback, CallbackError, Connector, FacebookConnector, GrantedAccount, InstagramConnector,
+    InstagramOAuthConfig, OAuthApp, PageGrant, Pkce, RefreshKind, TiktokConnector,
+    TiktokOAuthConfig, TokenGrant,
 };
 pub use progress::{
     Container, FacebookProgress, InstagramProgress, Next, PublishProgress, Step, TiktokProgress,

@@ -48,8 +48,18 @@ pub enum AuditAction {
     TokenRevoked,
     /// A team setting changed.
     SettingChanged,
-    /// A social account was connected (or a sandbox account created).
+    /// A social account was connected (or a sandbox account created), or connected again.
     AccountConnected,
+    /// Refreshing an account's token failed for a reason that may pass (the platform was unreachable).
+    AccountRefreshFailed,
+    /// The platform refused an account's credentials; a person must connect it again.
+    AccountNeedsReconnect,
+    /// An account was disconnected: its tokens revoked where the platform allows it.
+    AccountDisconnected,
+    /// An account's stored credentials were deleted from the database.
+    CredentialsPurged,
+    /// Stored secrets were re-sealed under the vault's primary key.
+    VaultRotated,
 }
 
 impl AuditAction {
@@ -75,6 +85,11 @@ impl AuditAction {
             AuditAction::TokenRevoked => "token-revoked",
             AuditAction::SettingChanged => "setting-changed",
             AuditAction::AccountConnected => "account-connected",
+            AuditAction::AccountRefreshFailed => "account-refresh-failed",
+            AuditAction::AccountNeedsReconnect => "account-needs-reconnect",
+            AuditAction::AccountDisconnected => "account-disconnected",
+            AuditAction::CredentialsPurged => "credentials-purged",
+            AuditAction::VaultRotated => "vault-rotated",
         }
     }
 }
