@@ -13,11 +13,13 @@
 #![warn(missing_docs)]
 
 mod chain;
+mod connections;
 mod error;
 mod model;
 mod postgres;
 mod rows;
 mod sql;
+mod sql_connections;
 mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -32,6 +34,9 @@ use natronfx_workflow::{
 };
 
 pub use chain::{ChainBreak, ChainCheck};
+pub use connections::{
+    Connection, ConnectionLock, ConnectionStore, OAuthState, RefreshUpdate, StateTake,
+};
 pub use error::{Error, Result};
 pub use model::{
     ApiToken, ContentFingerprint, MediaRecord, MediaSource, PostCursor, PostFilter, PostSummary,
@@ -232,6 +237,7 @@ pub trait Store:
     + AuditStore
     + CredentialStore
     + FingerprintStore
+    + ConnectionStore
     + std::fmt::Debug
 {
     /// Which backend this is: `sqlite` or `postgres`.

@@ -9,6 +9,8 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 
 // `BEGIN IMMEDIATE` already serializes writers, so the audit chain needs no extra lock.
 crate::sql::impl_sql_store!(SqliteStore, Sqlite, None);
+// The refresh lock is `BEGIN IMMEDIATE` itself: SQLite has no row locks.
+crate::sql_connections::impl_sql_connections!(SqliteStore, Sqlite, "");
 
 /// A SQLite database.
 #[derive(Debug, Clone)]

@@ -40,6 +40,8 @@ macro_rules! stories {
     };
 }
 
+mod connections;
+
 stories!(
     users_round_trip_and_emails_are_unique,
     posts_round_trip_whole,
