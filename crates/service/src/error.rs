@@ -62,6 +62,15 @@ pub enum Error {
     /// The post breaks a platform's rules or the team's; the findings say which and how to fix them.
     #[error("the post fails its quality checks: {}", summary(.0))]
     QualityCheckFailed(Vec<natronfx_workflow::Finding>),
+    /// The token vault failed: a key problem (at start-up), or a stored secret that does not open.
+    #[error(transparent)]
+    Vault(#[from] natronfx_vault::Error),
+    /// A platform refused or failed a call (OAuth, revoke).
+    #[error(transparent)]
+    Platform(#[from] natronfx_platforms::PlatformError),
+    /// Connecting, refreshing or disconnecting an account failed.
+    #[error(transparent)]
+    Account(#[from] crate::accounts::AccountError),
     /// The audit log's hash chain does not hold: a row was edited, deleted or reordered.
     #[error("the audit log was tampered with: {0}")]
     AuditChainBroken(String),
@@ -84,6 +93,9 @@ impl Error {
             Error::Config(_) => "invalid-config",
             Error::QualityCheckFailed(_) => "quality-check-failed",
             Error::AuditChainBroken(_) => "audit-chain-broken",
+            Error::Vault(e) => e.code(),
+            Error::Platform(e) => e.code(),
+            Error::Account(e) => e.code(),
             Error::Internal(_) => "internal-error",
         }
     }
@@ -103,18 +115,39 @@ impl Error {
             | "invalid-media-key"
             | "invalid-carousel-spec"
             | "background-unavailable"
-            | "invalid-media-config" => ErrorKind::InvalidInput,
+            | "invalid-media-config"
+            | "vault-key-missing"
+            | "vault-key-malformed"
+            | "vault-key-file-permissions"
+            | "vault-key-file-unreadable"
+            | "oauth-callback-invalid"
+            | "oauth-state-unknown"
+            | "oauth-state-used"
+            | "oauth-state-expired"
+            | "oauth-code-rejected"
+            | "oauth-authorization-refused"
+            | "consent-denied" => ErrorKind::InvalidInput,
             "not-found" | "media-not-found" => ErrorKind::NotFound,
-            "permission-denied" | "self-approval-forbidden" | "user-disabled" => {
-                ErrorKind::PermissionDenied
-            }
+            "permission-denied"
+            | "self-approval-forbidden"
+            | "user-disabled"
+            | "oauth-state-foreign" => ErrorKind::PermissionDenied,
             "invalid-credentials" => ErrorKind::Unauthenticated,
             "conflict"
             | "invalid-transition"
             | "already-approved"
             | "already-initialized"
             | "not-initialized"
-            | "audit-chain-broken" => ErrorKind::Conflict,
+            | "audit-chain-broken"
+            | "vault-not-configured"
+            | "platform-app-not-configured"
+            | "unknown-key-id"
+            | "credential-not-found"
+            | "no-accounts-granted"
+            | "account-needs-reconnect"
+            | "account-disconnected"
+            | "account-not-connected"
+            | "revoke-failed" => ErrorKind::Conflict,
             _ => ErrorKind::Internal,
         }
     }

@@ -16,6 +16,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod accounts;
 mod clock;
 pub mod config;
 mod dedupe;
@@ -26,11 +27,16 @@ mod posts;
 mod quality;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod vault;
 
 use std::sync::Arc;
 
 use natronfx_store::Store;
 
+pub use accounts::{
+    AccountError, AccountView, AccountsConfig, AppsConfig, ConnectStart, DisconnectReport,
+    RefreshReport, SweepReport,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
 pub use error::{Error, ErrorKind, Result};
@@ -54,6 +60,7 @@ pub struct Service {
     media: Option<Arc<dyn natronfx_media::MediaStore>>,
     media_limits: natronfx_media::IngestLimits,
     history: dedupe::SharedHistory,
+    accounts: accounts::AccountsState,
 }
 
 impl Service {
@@ -66,6 +73,7 @@ impl Service {
             media: None,
             media_limits: Default::default(),
             history: Default::default(),
+            accounts: Default::default(),
         }
     }
 
@@ -92,13 +100,24 @@ impl Service {
     }
 
     /// Opens the database and the media store named in `config` and applies the rest of the
-    /// configuration.
+    /// configuration. A `[vault]` section with a missing or malformed key is an error naming the
+    /// setting; without a `[vault]` section everything works except what needs a secret
+    /// (`vault-not-configured`).
     pub async fn from_config(config: &Config) -> Result<Self> {
         let media = config.media.open()?;
-        Ok(Service::open(&config.database.url)
+        let service = Service::open(&config.database.url)
             .await?
             .with_quality(config.quality.clone())
-            .with_media(media, config.media.limits))
+            .with_media(media, config.media.limits)
+            .with_apps(config.apps.clone(), config.accounts.clone());
+        Ok(match &config.vault {
+            Some(vault) => {
+                let store: Arc<dyn natronfx_store::CredentialStore> = service.store.clone();
+                let vault = natronfx_vault::Vault::from_config(store, vault)?;
+                service.with_vault(vault)
+            }
+            None => service,
+        })
     }
 
     /// Opens the database at `url` (migrating it) with the system clock.
