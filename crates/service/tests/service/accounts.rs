@@ -1266,3 +1266,103 @@ async fn rotation_interrupted_halfway_and_resumed_leaves_every_token_readable(ap
     let err = w.service.vault_status(&w.app.editor).await.unwrap_err();
     assert_eq!(err.code(), "permission-denied");
 }
+
+// ------------------------------------------------------------------------------------------ configuration
+
+#[test]
+#[allow(
+    clippy::result_large_err,
+    reason = "figment's Jail API fixes the closure's error type"
+)]
+fn vault_keys_and_app_secrets_come_from_the_environment_and_are_never_written_back() {
+    let key = natronfx_vault::generate_key().expect("key");
+    let key = key.expose().to_owned();
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("NATRONFX_VAULT__PRIMARY", "1");
+        jail.set_env("NATRONFX_VAULT__KEYS__1", &key);
+        jail.set_env("NATRONFX_APPS__TIKTOK__CLIENT_KEY", "tt-client");
+        jail.set_env(
+            "NATRONFX_APPS__TIKTOK__CLIENT_SECRET",
+            "tt-secret-0123456789",
+        );
+        jail.set_env("NATRONFX_ACCOUNTS__REFRESH_SKEW_SECS", "60");
+        let config = natronfx_service::Config::load(None).map_err(|e| e.to_string())?;
+        let vault = config.vault.as_ref().expect("a [vault] section");
+        assert_eq!(vault.primary, 1);
+        assert!(Keyring::from_config(vault).is_ok());
+        assert_eq!(config.apps.tiktok.client_key, "tt-client");
+        assert_eq!(
+            config
+                .apps
+                .tiktok
+                .client_secret
+                .as_ref()
+                .map(|s| s.expose_secret().to_owned())
+                .as_deref(),
+            Some("tt-secret-0123456789")
+        );
+        assert_eq!(config.accounts.refresh_skew_secs, 60);
+        let written = toml::to_string(&config).map_err(|e| e.to_string())?;
+        let debugged = format!("{config:?}");
+        for text in [&written, &debugged] {
+            assert!(!text.contains("tt-secret-0123456789"));
+            assert!(!text.contains(&key));
+        }
+        Ok(())
+    });
+}
+
+#[tokio::test]
+async fn a_missing_or_malformed_vault_key_stops_start_up_naming_the_setting() {
+    use natronfx_service::store::testing::TestDb;
+    for db in [TestDb::sqlite(), TestDb::postgres().await] {
+        start_up_with_vault_settings(&db).await;
+    }
+}
+
+async fn start_up_with_vault_settings(db: &natronfx_service::store::testing::TestDb) {
+    use natronfx_vault::VaultConfig;
+    let media = std::env::temp_dir().join(format!("natronfx-media-{}", AccountId::random()));
+    let mut config = natronfx_service::Config::default();
+    config.database.url = db.url.clone();
+    config.media.root = media.display().to_string();
+    config.vault = Some(VaultConfig {
+        primary: 1,
+        keys: BTreeMap::from([(1, SecretString::from("not base64 at all!"))]),
+        key_file: None,
+    });
+    let err = Service::from_config(&config).await.unwrap_err();
+    assert_eq!(err.code(), "vault-key-malformed");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("vault.keys.1"), "{err}");
+    config.vault = Some(VaultConfig {
+        primary: 2,
+        keys: BTreeMap::new(),
+        key_file: None,
+    });
+    let err = Service::from_config(&config).await.unwrap_err();
+    assert_eq!(err.code(), "vault-key-missing");
+    assert!(err.to_string().contains("vault.keys"), "{err}");
+
+    // No [vault] at all: everything but secrets works.
+    config.vault = None;
+    let service = Service::from_config(&config).await.unwrap();
+    let admin = service
+        .init(
+            "admin@example.com",
+            "Admin",
+            &SecretString::from(natronfx_service::testing::TEST_PASSWORD),
+        )
+        .await
+        .unwrap();
+    assert_eq!(service.connected_accounts(&admin).await.unwrap().len(), 3);
+    let err = service
+        .start_connect(&admin, Platform::Tiktok)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "vault-not-configured");
+    assert!(err.to_string().contains("NATRONFX_VAULT__KEYS"), "{err}");
+    let err = service.vault_status(&admin).await.unwrap_err();
+    assert_eq!(err.code(), "vault-not-configured");
+    let _ = std::fs::remove_dir_all(media);
+}
