@@ -4,11 +4,13 @@
 //! 3 not found, 4 permission denied or wrong credentials, 5 conflict (the state does not allow it, or
 //! someone changed it first), 6 invalid input.
 
+mod accounts;
 mod args;
 mod media;
 mod output;
 mod run;
 mod sim;
+mod vault;
 
 use std::process::ExitCode;
 

@@ -1174,6 +1174,12 @@ impl Service {
         Ok(report)
     }
 
+    /// Runs the refresh sweep now, for a person (admins): see [`Service::refresh_sweep`].
+    pub async fn refresh_due(&self, actor: &User) -> Result<SweepReport> {
+        authorize(actor, Action::ManageAccounts, None)?;
+        self.refresh_sweep(self.now()).await
+    }
+
     /// Disconnects an account (admins): revokes its token at the platform where the platform offers
     /// that for one account (TikTok; Instagram Login has no revoke call, and Facebook revokes a person's
     /// whole grant, every Page at once), then deletes its stored credentials from the database and
