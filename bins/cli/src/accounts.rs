@@ -242,7 +242,7 @@ async fn connect(
     timeout: u64,
     json: bool,
 ) -> Result<Option<Vec<AccountView>>> {
-    let listen = loopback(&service.apps().redirect_uri(platform).to_owned());
+    let listen = loopback(service.apps().redirect_uri(platform));
     // Bind before showing the URL, so a fast browser never finds nobody listening.
     let listener = match (&listen, no_wait) {
         (Some((addr, _)), false) => Some(TcpListener::bind(addr).await.map_err(|e| {
