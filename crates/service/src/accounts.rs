@@ -23,7 +23,7 @@ use natronfx_workflow::{
 };
 use rand::RngCore as _;
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::{Error, Result, Service};
@@ -35,330 +35,11 @@ pub const REFRESH_TOKEN: &str = "refresh_token";
 /// How long an OAuth `state` is accepted after the flow starts.
 pub const STATE_LIFETIME_MINUTES: i64 = 10;
 
-// ------------------------------------------------------------------------------------------ configuration
+mod config;
+mod error;
 
-/// `[accounts]`: how tokens stay fresh.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AccountsConfig {
-    /// A token expiring within this many seconds is refreshed before it is handed out.
-    pub refresh_skew_secs: u64,
-    /// The refresh sweep refreshes tokens expiring within this many seconds.
-    pub refresh_sweep_window_secs: u64,
-    /// Timeout of each call to a platform's OAuth endpoints, in seconds. On SQLite a refresh holds the
-    /// database's write lock during its call, so keep it below the 10-second busy timeout.
-    pub http_timeout_secs: u64,
-}
-
-impl Default for AccountsConfig {
-    fn default() -> Self {
-        AccountsConfig {
-            refresh_skew_secs: 300,
-            refresh_sweep_window_secs: 6 * 3600,
-            http_timeout_secs: 8,
-        }
-    }
-}
-
-/// `[apps]`: the OAuth app registered with each platform. Client secrets are read, never written back.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AppsConfig {
-    /// TikTok Login Kit.
-    pub tiktok: TiktokApp,
-    /// Instagram API with Instagram Login.
-    pub instagram: InstagramApp,
-    /// Facebook Login for Business (Pages, and the Instagram accounts linked to them).
-    pub facebook: FacebookApp,
-}
-
-/// `[apps.tiktok]`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TiktokApp {
-    /// The app's `client_key`; empty until the app is registered.
-    pub client_key: String,
-    /// The app's client secret (`NATRONFX_APPS__TIKTOK__CLIENT_SECRET`).
-    #[serde(skip_serializing)]
-    pub client_secret: Option<SecretString>,
-    /// The registered redirect URI. A loopback `http://127.0.0.1:PORT/...` lets `natronfx account
-    /// connect` receive the callback itself.
-    pub redirect_uri: String,
-    /// Scopes to request.
-    pub scopes: Vec<String>,
-    /// The authorize page (point it at the simulator to rehearse).
-    pub authorize_url: String,
-    /// The API host.
-    pub api_base_url: String,
-}
-
-/// `[apps.instagram]`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct InstagramApp {
-    /// The Instagram app id.
-    pub client_id: String,
-    /// The Instagram app secret (`NATRONFX_APPS__INSTAGRAM__CLIENT_SECRET`).
-    #[serde(skip_serializing)]
-    pub client_secret: Option<SecretString>,
-    /// The registered redirect URI.
-    pub redirect_uri: String,
-    /// Scopes to request.
-    pub scopes: Vec<String>,
-    /// The authorize page.
-    pub authorize_url: String,
-    /// The short-lived token host (`api.instagram.com`).
-    pub api_base_url: String,
-    /// The Graph host (`graph.instagram.com`): long-lived tokens, refresh, `/me`.
-    pub graph_base_url: String,
-    /// The Graph API version.
-    pub graph_version: String,
-}
-
-/// `[apps.facebook]`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct FacebookApp {
-    /// The Meta app id.
-    pub client_id: String,
-    /// The Meta app secret (`NATRONFX_APPS__FACEBOOK__CLIENT_SECRET`).
-    #[serde(skip_serializing)]
-    pub client_secret: Option<SecretString>,
-    /// The registered redirect URI.
-    pub redirect_uri: String,
-    /// Scopes to request.
-    pub scopes: Vec<String>,
-    /// The login dialog, `https://www.facebook.com/{version}/dialog/oauth`.
-    pub dialog_url: String,
-    /// The Graph host (`graph.facebook.com`).
-    pub graph_base_url: String,
-    /// The Graph API version.
-    pub graph_version: String,
-}
-
-const DEFAULT_REDIRECT: &str = "http://127.0.0.1:8765/callback";
-
-fn strings(items: &[&str]) -> Vec<String> {
-    items.iter().map(|s| (*s).to_owned()).collect()
-}
-
-impl Default for TiktokApp {
-    fn default() -> Self {
-        TiktokApp {
-            client_key: String::new(),
-            client_secret: None,
-            redirect_uri: DEFAULT_REDIRECT.into(),
-            scopes: strings(&["user.info.basic", "video.publish"]),
-            authorize_url: "https://www.tiktok.com/v2/auth/authorize/".into(),
-            api_base_url: "https://open.tiktokapis.com".into(),
-        }
-    }
-}
-
-impl Default for InstagramApp {
-    fn default() -> Self {
-        InstagramApp {
-            client_id: String::new(),
-            client_secret: None,
-            redirect_uri: DEFAULT_REDIRECT.into(),
-            scopes: strings(&[
-                "instagram_business_basic",
-                "instagram_business_content_publish",
-            ]),
-            authorize_url: "https://www.instagram.com/oauth/authorize".into(),
-            api_base_url: "https://api.instagram.com".into(),
-            graph_base_url: "https://graph.instagram.com".into(),
-            graph_version: "v25.0".into(),
-        }
-    }
-}
-
-impl Default for FacebookApp {
-    fn default() -> Self {
-        FacebookApp {
-            client_id: String::new(),
-            client_secret: None,
-            redirect_uri: DEFAULT_REDIRECT.into(),
-            scopes: strings(&[
-                "pages_show_list",
-                "pages_read_engagement",
-                "pages_manage_posts",
-                "instagram_basic",
-                "instagram_content_publish",
-            ]),
-            dialog_url: "https://www.facebook.com/v25.0/dialog/oauth".into(),
-            graph_base_url: "https://graph.facebook.com".into(),
-            graph_version: "v25.0".into(),
-        }
-    }
-}
-
-impl AppsConfig {
-    /// The redirect URI configured for a platform's app.
-    pub fn redirect_uri(&self, platform: Platform) -> &str {
-        match platform {
-            Platform::Tiktok => &self.tiktok.redirect_uri,
-            Platform::Instagram => &self.instagram.redirect_uri,
-            Platform::Facebook => &self.facebook.redirect_uri,
-        }
-    }
-}
-
-// ------------------------------------------------------------------------------------------ errors
-
-/// Why connecting, refreshing or disconnecting an account failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum AccountError {
-    /// No vault key is configured, and the operation needs to seal or open a secret.
-    #[error(
-        "the token vault has no key: set vault.primary and vault.keys.<id> (NATRONFX_VAULT__PRIMARY, \
-         NATRONFX_VAULT__KEYS__<id>) or vault.key_file; generate a key with `openssl rand -base64 32`"
-    )]
-    VaultNotConfigured,
-    /// The platform's OAuth app is not configured.
-    #[error("the {platform} app is not configured: set {setting}")]
-    AppNotConfigured {
-        /// The platform.
-        platform: Platform,
-        /// The missing setting.
-        setting: &'static str,
-    },
-    /// The callback's `state` was never issued (or was purged long ago).
-    #[error("the callback's state is unknown: start again with `account connect`")]
-    StateUnknown,
-    /// The callback's `state` was used already: a replay.
-    #[error("the callback's state was used already: start again with `account connect`")]
-    StateUsed,
-    /// The callback came more than ten minutes after the flow started.
-    #[error(
-        "the connection took longer than {STATE_LIFETIME_MINUTES} minutes: start again with `account connect`"
-    )]
-    StateExpired,
-    /// Another user started this flow; only they may finish it.
-    #[error("this connection was started by someone else; start your own with `account connect`")]
-    StateForeign,
-    /// The person declined on the platform's consent screen.
-    #[error("{platform} consent was declined{}: nothing was connected", describe(.description))]
-    ConsentDenied {
-        /// The platform.
-        platform: Platform,
-        /// The platform's description.
-        description: Option<String>,
-    },
-    /// The platform refused the authorization request itself.
-    #[error("{platform} refused the authorization ({error}{}); check the app's settings", describe(.description))]
-    AuthorizationRefused {
-        /// The platform.
-        platform: Platform,
-        /// The platform's `error`.
-        error: String,
-        /// The platform's description.
-        description: Option<String>,
-    },
-    /// The platform refused the authorization code (expired, used, or sent with the wrong verifier).
-    #[error(
-        "{platform} refused the authorization code ({detail}): start again with `account connect`"
-    )]
-    CodeRejected {
-        /// The platform.
-        platform: Platform,
-        /// What it said.
-        detail: String,
-    },
-    /// The grant reaches no account (a Facebook user who manages no Page).
-    #[error(
-        "the {platform} login reaches no account we can publish to (for Facebook: a Page you manage)"
-    )]
-    NoAccountsGranted {
-        /// The platform.
-        platform: Platform,
-    },
-    /// The account was refused by its platform; a person must connect it again.
-    #[error("{name} must be connected again ({reason}): run `natronfx account connect {platform}`")]
-    NeedsReconnect {
-        /// The account's name.
-        name: String,
-        /// Its platform.
-        platform: Platform,
-        /// Why.
-        reason: String,
-    },
-    /// The account was disconnected.
-    #[error("{name} is disconnected: connect it again to publish to it")]
-    Disconnected {
-        /// The account's name.
-        name: String,
-    },
-    /// The account has no stored credentials (sandbox accounts publish to the simulator).
-    #[error("{name} has no stored credentials{}", sandbox_note(*.sandbox))]
-    NotConnected {
-        /// The account's name.
-        name: String,
-        /// Whether it is a sandbox account.
-        sandbox: bool,
-    },
-    /// Refreshing failed for a reason that may pass; the token on hand has expired.
-    #[error("refreshing {name}'s token failed ({reason}); try again later")]
-    RefreshFailed {
-        /// The account's name.
-        name: String,
-        /// Why.
-        reason: String,
-    },
-    /// The platform did not confirm the revoke; nothing was changed.
-    #[error(
-        "{platform} did not revoke {name}'s token ({reason}); nothing was changed. Run again later, or with \
-         --purge to delete the stored credentials anyway"
-    )]
-    RevokeFailed {
-        /// The account's name.
-        name: String,
-        /// Its platform.
-        platform: Platform,
-        /// Why.
-        reason: String,
-    },
-}
-
-fn sandbox_note(sandbox: bool) -> &'static str {
-    if sandbox {
-        " (sandbox accounts publish to the simulator and hold no tokens)"
-    } else {
-        ""
-    }
-}
-
-fn describe(description: &Option<String>) -> String {
-    description
-        .as_deref()
-        .filter(|d| !d.is_empty())
-        .map(|d| format!(": {d}"))
-        .unwrap_or_default()
-}
-
-impl AccountError {
-    /// Stable kebab-case code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            AccountError::VaultNotConfigured => "vault-not-configured",
-            AccountError::AppNotConfigured { .. } => "platform-app-not-configured",
-            AccountError::StateUnknown => "oauth-state-unknown",
-            AccountError::StateUsed => "oauth-state-used",
-            AccountError::StateExpired => "oauth-state-expired",
-            AccountError::StateForeign => "oauth-state-foreign",
-            AccountError::ConsentDenied { .. } => "consent-denied",
-            AccountError::AuthorizationRefused { .. } => "oauth-authorization-refused",
-            AccountError::CodeRejected { .. } => "oauth-code-rejected",
-            AccountError::NoAccountsGranted { .. } => "no-accounts-granted",
-            AccountError::NeedsReconnect { .. } => "account-needs-reconnect",
-            AccountError::Disconnected { .. } => "account-disconnected",
-            AccountError::NotConnected { .. } => "account-not-connected",
-            AccountError::RefreshFailed { .. } => "account-refresh-failed",
-            AccountError::RevokeFailed { .. } => "revoke-failed",
-        }
-    }
-}
+pub use config::{AccountsConfig, AppsConfig, FacebookApp, InstagramApp, TiktokApp};
+pub use error::AccountError;
 
 // ------------------------------------------------------------------------------------------ views
 
@@ -1434,7 +1115,16 @@ impl Service {
                     last_refresh_at: Some(now),
                     last_refresh_error: None,
                 };
-                lock.commit(&update, &sealed, None).await?;
+                if let Err(e) = lock.commit(&update, &sealed, None).await {
+                    // The platform may have rotated the refresh token away: say so loudly.
+                    tracing::error!(
+                        account = %id,
+                        code = e.code(),
+                        "tokens were refreshed at the platform but could not be stored; if the platform \
+                         rotated the refresh token the account must be connected again"
+                    );
+                    return Err(e.into());
+                }
                 tracing::info!(account = %id, "tokens refreshed");
                 let token = Secret::from(grant.access_token.expose_secret());
                 Ok(Outcome::Refreshed(token))
