@@ -54,6 +54,9 @@ pub enum Command {
     /// Connected social accounts.
     #[command(subcommand)]
     Account(AccountCommand),
+    /// The token vault's keys (admins).
+    #[command(subcommand)]
+    Vault(VaultCommand),
     /// API tokens for the HTTP API.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -444,8 +447,63 @@ pub enum PostCommand {
 /// `natronfx account ...`
 #[derive(Debug, Subcommand)]
 pub enum AccountCommand {
-    /// List connected accounts.
+    /// List accounts: platform, name, status and when their token expires.
     List,
+    /// One account: its connection, scopes, token lifetimes and what is stored (never a secret).
+    Show {
+        /// Account name (`@brand`) or id.
+        account: String,
+    },
+    /// Connect an account (admins): prints the platform's authorize URL, then waits for the browser
+    /// to come back on the configured loopback redirect URI, or asks for the address it came back to.
+    Connect {
+        /// tiktok, instagram or facebook (Facebook connects every Page you manage and the Instagram
+        /// account linked to each).
+        #[arg(required_unless_present = "redirect_url")]
+        platform: Option<String>,
+        /// Finish a connection with the address the browser was sent back to (from `--no-wait`).
+        #[arg(long, conflicts_with = "no_wait")]
+        redirect_url: Option<String>,
+        /// Print the authorize URL and exit; finish later with `--redirect-url`.
+        #[arg(long)]
+        no_wait: bool,
+        /// Seconds to wait for the callback (at most the ten minutes the flow stays valid).
+        #[arg(long, default_value_t = 600)]
+        timeout: u64,
+    },
+    /// Refresh an account's tokens now (admins), or with --due every token expiring within the
+    /// configured sweep window.
+    Refresh {
+        /// Account name (`@brand`) or id.
+        #[arg(required_unless_present = "due", conflicts_with = "due")]
+        account: Option<String>,
+        /// Refresh every connected account whose token expires within `accounts.refresh_sweep_window_secs`.
+        #[arg(long)]
+        due: bool,
+    },
+    /// Disconnect an account (admins): revoke its token where the platform allows, delete its stored
+    /// credentials, keep its history.
+    Disconnect {
+        /// Account name (`@brand`) or id.
+        account: String,
+        /// Delete the stored credentials even when the platform does not confirm the revoke (or the
+        /// vault key or the app is missing).
+        #[arg(long)]
+        purge: bool,
+    },
+}
+
+/// `natronfx vault ...`
+#[derive(Debug, Subcommand)]
+pub enum VaultCommand {
+    /// How many stored secrets each key seals (a key that seals none can be removed).
+    Status,
+    /// Re-seal every secret under the primary key, in batches; run it again to resume after a stop.
+    Rotate {
+        /// Secrets per batch (each batch is one transaction).
+        #[arg(long, default_value_t = 500)]
+        batch: u32,
+    },
 }
 
 /// `natronfx token ...`

@@ -4,6 +4,7 @@
 //! 3 not found, 4 permission denied or wrong credentials, 5 conflict (the state does not allow it, or
 //! someone changed it first), 6 invalid input.
 
+mod accounts;
 mod args;
 mod dedupe;
 mod media;
@@ -11,6 +12,7 @@ mod output;
 mod publish;
 mod run;
 mod sim;
+mod vault;
 
 use std::process::ExitCode;
 

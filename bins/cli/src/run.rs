@@ -12,8 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
 use crate::args::{
-    AccountCommand, AuditCommand, Cli, Command, ContentArgs, PolicyCommand, PostCommand,
-    TokenCommand, UserCommand,
+    AuditCommand, Cli, Command, ContentArgs, PolicyCommand, PostCommand, TokenCommand, UserCommand,
 };
 use crate::output;
 
@@ -134,27 +133,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Init { .. } | Command::Sim { .. } | Command::Worker { .. } => Ok(()),
         Command::User(cmd) => user(&service, &actor, cmd, json).await,
         Command::Post(cmd) => post(&service, &actor, cmd, json).await,
-        Command::Account(AccountCommand::List) => {
-            let accounts = service.list_accounts(&actor).await?;
-            if json {
-                output::json(&accounts);
-            } else {
-                let rows = accounts
-                    .iter()
-                    .map(|a| {
-                        vec![
-                            a.id.to_string(),
-                            a.platform.to_string(),
-                            a.display_name.clone(),
-                            a.status.to_string(),
-                            if a.sandbox { "yes".into() } else { "no".into() },
-                        ]
-                    })
-                    .collect();
-                output::table(&["id", "platform", "name", "status", "sandbox"], rows);
-            }
-            Ok(())
-        }
+        Command::Account(cmd) => crate::accounts::account(&service, &actor, cmd, json).await,
+        Command::Vault(cmd) => crate::vault::vault(&service, &actor, cmd, json).await,
         Command::Token(cmd) => token(&service, &actor, cmd, json).await,
         Command::Media(cmd) => crate::media::media(&service, &actor, cmd, json).await,
         Command::Dedupe(cmd) => crate::dedupe::dedupe(&service, &actor, cmd, json).await,

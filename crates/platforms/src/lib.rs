@@ -83,8 +83,9 @@ pub use model::{
     PublishingQuota, RecentPost, RemoteStatus,
 };
 pub use oauth::{
-    Connector, FacebookConnector, InstagramConnector, InstagramOAuthConfig, OAuthApp, PageGrant,
-    Pkce, TiktokConnector, TiktokOAuthConfig, TokenGrant,
+    Callback, CallbackError, Connector, FacebookConnector, GrantedAccount, InstagramConnector,
+    InstagramOAuthConfig, OAuthApp, PageGrant, Pkce, RefreshKind, TiktokConnector,
+    TiktokOAuthConfig, TokenGrant,
 };
 pub use openai::{
     GeneratedImages, IMAGE_MAX_COUNT, IMAGE_PROMPT_MAX_CHARS, ImageBackground, ImageGenError,

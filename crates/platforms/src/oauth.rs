@@ -4,7 +4,12 @@
 //! `error` key whatever the HTTP status; PKCE challenge is the lower-case **hex** SHA-256 of the verifier.
 //! Instagram Login: short-lived token from `api.instagram.com` (wrapped in `data[]` or flat), exchanged for
 //! a 60-day token on `graph.instagram.com`, refreshed with `ig_refresh_token`. Facebook Login: code →
-//! short-lived user token → `fb_exchange_token` long-lived token → Page tokens from `/me/accounts`.
+//! short-lived user token → `fb_exchange_token` long-lived token → Page tokens from `/me/accounts`, and
+//! the Instagram professional account linked to each Page (`instagram_business_account`).
+//!
+//! After the exchange, [`Connector::accounts`] says which accounts the grant reaches and with which
+//! token, and [`Connector::refresh_kind`] how those tokens stay fresh. [`Callback::parse`] reads what the
+//! platform appended to the redirect URI: a code, or a refusal.
 
 use std::time::Duration;
 
@@ -46,6 +51,139 @@ pub struct TokenGrant {
     pub account_id: Option<String>,
     /// Scopes actually granted.
     pub scopes: Vec<String>,
+}
+
+/// One account a grant reaches, with the token that acts on it.
+#[derive(Debug, Clone)]
+pub struct GrantedAccount {
+    /// Where the account lives (an Instagram account reached through a Facebook Page is `Instagram`).
+    pub platform: Platform,
+    /// The platform's id for it: TikTok `open_id`, Instagram professional account id, Page id.
+    pub id: String,
+    /// The handle, when the platform has one.
+    pub username: Option<String>,
+    /// The name to show.
+    pub display_name: Option<String>,
+    /// The token that publishes to it (a Page token for Pages and for Instagram through a Page).
+    pub access_token: SecretString,
+    /// Its lifetime, when it has one.
+    pub expires_in: Option<Duration>,
+    /// The refresh token (TikTok).
+    pub refresh_token: Option<SecretString>,
+    /// The refresh token's lifetime.
+    pub refresh_expires_in: Option<Duration>,
+    /// Scopes granted, when the platform says.
+    pub scopes: Vec<String>,
+    /// The Facebook Page an Instagram account was reached through (its token is the Page's).
+    pub via_page: Option<String>,
+}
+
+/// How the tokens of a connector's accounts stay fresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshKind {
+    /// A separate refresh token buys a new access token (and maybe a new refresh token): TikTok.
+    RefreshToken,
+    /// The access token itself is exchanged for a fresh one once it is at least `min_age` old and has not
+    /// expired: Instagram Login's long-lived tokens.
+    AccessToken {
+        /// How old a token must be before the platform refreshes it.
+        min_age: Duration,
+    },
+    /// Nothing to refresh: Page tokens from a long-lived user token do not expire; a refused one needs a
+    /// new login.
+    None,
+}
+
+/// What a platform appended to the redirect URI when it sent the browser back.
+#[derive(Debug, Clone)]
+pub struct Callback {
+    /// The `state` echoed back.
+    pub state: Option<String>,
+    /// The authorization code, when the user agreed (single-use, short-lived: a secret).
+    pub code: Option<SecretString>,
+    /// Scopes granted, when the platform lists them here (TikTok `scopes`).
+    pub scopes: Vec<String>,
+    /// The refusal, when the user declined or the platform refused.
+    pub error: Option<CallbackError>,
+}
+
+/// A refusal on the redirect: `error`, `error_reason` and `error_description`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackError {
+    /// `access_denied` when the user declined.
+    pub error: String,
+    /// Meta's `error_reason` (`user_denied`).
+    pub reason: Option<String>,
+    /// The platform's description.
+    pub description: Option<String>,
+}
+
+impl CallbackError {
+    /// Whether the user declined on the consent screen (rather than the platform refusing the request).
+    pub fn denied_by_user(&self) -> bool {
+        self.error == "access_denied" || self.reason.as_deref() == Some("user_denied")
+    }
+}
+
+impl Callback {
+    /// Reads a redirect: a whole URL (`https://host/callback?code=…&state=…#_`) or only its query
+    /// (`code=…&state=…`, with or without the leading `?`). Instagram's `#_` and Facebook's `#_=_`
+    /// fragments are ignored.
+    pub fn parse(text: &str) -> Result<Callback> {
+        let text = text.trim();
+        let invalid = || {
+            PlatformError::invalid(
+                "oauth-callback-invalid",
+                "this is not the address the platform sent the browser back to: expected a URL with \
+                 code and state (or error) in its query",
+            )
+        };
+        let url = if text.contains("://") {
+            reqwest::Url::parse(text).map_err(|_| invalid())?
+        } else {
+            let query = text.trim_start_matches('?');
+            let query = query.split('#').next().unwrap_or_default();
+            reqwest::Url::parse(&format!("http://callback.invalid/?{query}"))
+                .map_err(|_| invalid())?
+        };
+        let mut callback = Callback {
+            state: None,
+            code: None,
+            scopes: Vec::new(),
+            error: None,
+        };
+        let (mut error, mut reason, mut description) = (None, None, None);
+        for (key, value) in url.query_pairs() {
+            let value = value.into_owned();
+            match key.as_ref() {
+                "state" => callback.state = Some(value),
+                "code" => {
+                    let code = value.trim_end_matches("#_").to_owned();
+                    if !code.is_empty() {
+                        callback.code = Some(SecretString::from(code));
+                    }
+                }
+                "scopes" | "granted_scopes" => {
+                    callback.scopes = scope_list(Some(&Value::String(value)));
+                }
+                "error" => error = Some(value),
+                "error_reason" => reason = Some(value),
+                "error_description" => description = Some(value),
+                _ => {}
+            }
+        }
+        if let Some(error) = error {
+            callback.error = Some(CallbackError {
+                error,
+                reason,
+                description,
+            });
+            callback.code = None;
+        } else if callback.code.is_none() {
+            return Err(invalid());
+        }
+        Ok(callback)
+    }
 }
 
 /// A PKCE verifier (43–128 characters of `[A-Za-z0-9-._~]`).
@@ -101,6 +239,29 @@ pub trait Connector: Send + Sync + std::fmt::Debug {
 
     /// Revoke an access token; `false` when the platform has no revoke call.
     async fn revoke(&self, access_token: &SecretString) -> Result<bool>;
+
+    /// How the tokens of the accounts this connector connects stay fresh.
+    fn refresh_kind(&self) -> RefreshKind;
+
+    /// The accounts a fresh grant reaches, each with the token that acts on it: the TikTok creator
+    /// (`/v2/user/info/`), the Instagram professional account (`/me`), or every Facebook Page the user
+    /// manages (`/me/accounts`) and the Instagram account linked to each.
+    async fn accounts(&self, grant: &TokenGrant) -> Result<Vec<GrantedAccount>>;
+}
+
+fn granted(grant: &TokenGrant, platform: Platform, id: String) -> GrantedAccount {
+    GrantedAccount {
+        platform,
+        id,
+        username: None,
+        display_name: None,
+        access_token: grant.access_token.clone(),
+        expires_in: grant.expires_in,
+        refresh_token: grant.refresh_token.clone(),
+        refresh_expires_in: grant.refresh_expires_in,
+        scopes: grant.scopes.clone(),
+        via_page: None,
+    }
 }
 
 fn secs(value: Option<&Value>) -> Option<Duration> {
@@ -319,6 +480,33 @@ impl Connector for TiktokConnector {
         }
         Ok(true)
     }
+
+    fn refresh_kind(&self) -> RefreshKind {
+        RefreshKind::RefreshToken
+    }
+
+    async fn accounts(&self, grant: &TokenGrant) -> Result<Vec<GrantedAccount>> {
+        let url = format!(
+            "{}/v2/user/info/",
+            self.config.api_base.trim_end_matches('/')
+        );
+        let request = http::with_auth(
+            self.client
+                .get(url)
+                .query(&[("fields", "open_id,union_id,avatar_url,display_name")]),
+            &grant.access_token,
+        )?;
+        let raw = http::send(Platform::Tiktok, CallKind::Read, request).await?;
+        let data: Value = crate::tiktok::decode(&raw, CallKind::Read)?;
+        let user = data.get("user").unwrap_or(&Value::Null);
+        let id = text(user.get("open_id"))
+            .or_else(|| grant.account_id.clone())
+            .ok_or_else(|| unreadable(Platform::Tiktok, &raw))?;
+        let mut account = granted(grant, Platform::Tiktok, id);
+        account.username = text(user.get("username"));
+        account.display_name = text(user.get("display_name"));
+        Ok(vec![account])
+    }
 }
 
 // ---------------------------------------------------------------------------------------------- Instagram
@@ -332,6 +520,8 @@ pub struct InstagramOAuthConfig {
     pub api_base: String,
     /// Long-lived token host, `https://graph.instagram.com`.
     pub graph_base: String,
+    /// Graph API version for `/me`, e.g. `v25.0`.
+    pub version: String,
     /// Timeout of each call.
     pub timeout: Duration,
 }
@@ -342,6 +532,7 @@ impl Default for InstagramOAuthConfig {
             authorize_url: "https://www.instagram.com/oauth/authorize".into(),
             api_base: "https://api.instagram.com".into(),
             graph_base: "https://graph.instagram.com".into(),
+            version: "v25.0".into(),
             timeout: Duration::from_secs(30),
         }
     }
@@ -502,6 +693,37 @@ impl Connector for InstagramConnector {
         // Instagram Login has no revoke call; the user removes the app in Instagram's settings.
         Ok(false)
     }
+
+    fn refresh_kind(&self) -> RefreshKind {
+        RefreshKind::AccessToken {
+            min_age: Duration::from_secs(24 * 3600),
+        }
+    }
+
+    async fn accounts(&self, grant: &TokenGrant) -> Result<Vec<GrantedAccount>> {
+        // `user_id` is the professional account's id, the one publishing calls take.
+        let url = format!(
+            "{}/{}/me",
+            self.config.graph_base.trim_end_matches('/'),
+            self.config.version.trim_matches('/')
+        );
+        let request = http::with_auth(
+            self.client
+                .get(url)
+                .query(&[("fields", "user_id,username,name")]),
+            &grant.access_token,
+        )?;
+        let raw = http::send(Platform::Instagram, CallKind::Read, request).await?;
+        let me: Value = graph::decode(Platform::Instagram, &raw, CallKind::Read)?;
+        let id = text(me.get("user_id"))
+            .or_else(|| grant.account_id.clone())
+            .or_else(|| text(me.get("id")))
+            .ok_or_else(|| unreadable(Platform::Instagram, &raw))?;
+        let mut account = granted(grant, Platform::Instagram, id);
+        account.username = text(me.get("username"));
+        account.display_name = text(me.get("name"));
+        Ok(vec![account])
+    }
 }
 
 // ---------------------------------------------------------------------------------------------- Facebook
@@ -585,6 +807,26 @@ impl FacebookConnector {
         })
     }
 
+    /// The Instagram professional account linked to a Page (`GET /{page-id}?fields=instagram_business_account`),
+    /// as (id, username). `None` when the Page has none.
+    pub async fn linked_instagram(
+        &self,
+        page: &PageGrant,
+    ) -> Result<Option<(String, Option<String>)>> {
+        let request = http::with_auth(
+            self.client
+                .get(self.graph.url(&page.id))
+                .query(&[("fields", "instagram_business_account{id,username}")]),
+            &page.access_token,
+        )?;
+        let raw = http::send(Platform::Facebook, CallKind::Read, request).await?;
+        let body: Value = graph::decode(Platform::Facebook, &raw, CallKind::Read)?;
+        let Some(linked) = body.get("instagram_business_account") else {
+            return Ok(None);
+        };
+        Ok(text(linked.get("id")).map(|id| (id, text(linked.get("username")))))
+    }
+
     /// The Pages the user manages, with Page tokens (`GET /me/accounts`).
     pub async fn pages(&self, user_token: &SecretString) -> Result<Vec<PageGrant>> {
         let request = http::with_auth(
@@ -656,6 +898,44 @@ impl Connector for FacebookConnector {
         let body: Value = graph::decode(Platform::Facebook, &raw, CallKind::Read)?;
         Ok(body.get("success").and_then(Value::as_bool).unwrap_or(true))
     }
+
+    fn refresh_kind(&self) -> RefreshKind {
+        RefreshKind::None
+    }
+
+    async fn accounts(&self, grant: &TokenGrant) -> Result<Vec<GrantedAccount>> {
+        let mut out = Vec::new();
+        for page in self.pages(&grant.access_token).await? {
+            let mut account = granted(grant, Platform::Facebook, page.id.clone());
+            account.display_name = page.name.clone();
+            account.access_token = page.access_token.clone();
+            // Page tokens from a long-lived user token do not expire; there is nothing to refresh.
+            account.expires_in = None;
+            account.refresh_token = None;
+            account.refresh_expires_in = None;
+            let linked = match self.linked_instagram(&page).await {
+                Ok(linked) => linked,
+                // A Page the token may not read Instagram fields of simply has no usable link.
+                Err(e) if e.class() == ErrorClass::Terminal => {
+                    tracing::warn!(page = %page.id, code = e.code(), "cannot read the Page's Instagram account");
+                    None
+                }
+                Err(e) => return Err(e),
+            };
+            out.push(account);
+            if let Some((id, username)) = linked {
+                let mut ig = granted(grant, Platform::Instagram, id);
+                ig.username = username;
+                ig.access_token = page.access_token.clone();
+                ig.expires_in = None;
+                ig.refresh_token = None;
+                ig.refresh_expires_in = None;
+                ig.via_page = Some(page.id.clone());
+                out.push(ig);
+            }
+        }
+        Ok(out)
+    }
 }
 
 #[cfg(test)]
@@ -679,6 +959,34 @@ mod tests {
             "13d31e961a1ad8ec2f16b10c4c982e0876a878ad6df144566ee1894acb70f9c3"
         );
         assert!(Pkce::new("short").is_err());
+    }
+
+    #[test]
+    fn callbacks_are_read_from_urls_or_queries_with_their_fragments_ignored() {
+        let cb = Callback::parse(
+            "https://app.example.com/cb?code=AQB-1%2F2&state=s-1&scopes=user.info.basic,video.publish#_",
+        )
+        .expect("a code");
+        assert_eq!(cb.state.as_deref(), Some("s-1"));
+        assert_eq!(cb.code.as_ref().map(|c| c.expose_secret()), Some("AQB-1/2"));
+        assert_eq!(cb.scopes, ["user.info.basic", "video.publish"]);
+        assert!(!format!("{cb:?}").contains("AQB-1"), "the code is a secret");
+
+        let cb = Callback::parse("?code=c0de&state=s-2#_=_").expect("a bare query");
+        assert_eq!(cb.code.as_ref().map(|c| c.expose_secret()), Some("c0de"));
+
+        let denied = Callback::parse(
+            "https://app.example.com/cb?error=access_denied&error_code=200&error_description=Permissions+error&error_reason=user_denied&state=s-3#_=_",
+        )
+        .expect("a refusal");
+        assert!(denied.code.is_none());
+        let error = denied.error.expect("error");
+        assert!(error.denied_by_user());
+        assert_eq!(error.description.as_deref(), Some("Permissions error"));
+
+        let err = Callback::parse("https://app.example.com/cb?state=s-4").expect_err("no code");
+        assert_eq!(err.code(), "oauth-callback-invalid");
+        assert!(Callback::parse("not a url at all").is_err());
     }
 
     #[test]

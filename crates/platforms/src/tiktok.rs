@@ -339,7 +339,7 @@ fn server_side(kind: CallKind) -> ErrorClass {
 }
 
 /// Decode the `{data, error}` envelope; success iff `error.code == "ok"`.
-fn decode<T: DeserializeOwned>(raw: &Raw, kind: CallKind) -> Result<T> {
+pub(crate) fn decode<T: DeserializeOwned>(raw: &Raw, kind: CallKind) -> Result<T> {
     let retry_after = http::retry_after(&raw.headers);
     let envelope: Option<Value> = serde_json::from_slice(&raw.body).ok();
     let error: Option<TtError> = envelope

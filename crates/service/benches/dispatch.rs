@@ -44,13 +44,17 @@ async fn main() {
         worker(&args[i + 1], &args[i + 2], &args[i + 3]).await;
         return;
     }
-    let targets: usize = arg("--targets").and_then(|v| v.parse().ok()).unwrap_or(50_000);
+    let targets: usize = arg("--targets")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50_000);
     let pacing_accounts: usize = arg("--pacing-accounts")
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
     let backends = arg("--backends").unwrap_or_else(|| "sqlite,postgres".into());
     let scenarios = arg("--scenarios").unwrap_or_else(|| "engine,steady,pacing".into());
-    println!("| scenario | backend | processes | targets | total | throughput | due→started p50 | p99 | notes |");
+    println!(
+        "| scenario | backend | processes | targets | total | throughput | due→started p50 | p99 | notes |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|");
     for backend in backends.split(',') {
         let runs: &[usize] = if backend == "postgres" { &[1, 2] } else { &[1] };
@@ -155,7 +159,13 @@ async fn seed(
             connected_by: None,
             created_at: now,
         };
-        let ev = AuditEvent::new(now, None, AuditAction::AccountConnected, "account", account.id);
+        let ev = AuditEvent::new(
+            now,
+            None,
+            AuditAction::AccountConnected,
+            "account",
+            account.id,
+        );
         store.insert_account(&account, &ev).await.expect("account");
         for _ in 0..per_account {
             let draft = PostDraft {
@@ -178,7 +188,8 @@ async fn seed(
             };
             let (mut post, created) =
                 Post::create(PostId::random(), &w.app.editor, draft, now).expect("post");
-            post.submit(&w.app.editor, ApprovalPolicy::None, now).expect("submit");
+            post.submit(&w.app.editor, ApprovalPolicy::None, now)
+                .expect("submit");
             let at = due(n);
             // Scheduling refuses the past; the instant is set as of one second before it.
             post.schedule(
@@ -188,7 +199,10 @@ async fn seed(
                 at - chrono::Duration::seconds(1),
             )
             .expect("schedule");
-            store.insert_post(post.snapshot(), &[created]).await.expect("insert");
+            store
+                .insert_post(post.snapshot(), &[created])
+                .await
+                .expect("insert");
             n += 1;
         }
     }
@@ -234,7 +248,9 @@ async fn latencies(w: &World) -> Vec<f64> {
                 log.iter().find(|e| e.kind == "started"),
                 post.targets[0].scheduled_at,
             ) {
-                out.push((started.at - at.instant()).num_microseconds().unwrap_or(0) as f64 / 1000.0);
+                out.push(
+                    (started.at - at.instant()).num_microseconds().unwrap_or(0) as f64 / 1000.0,
+                );
             }
         }
         let last = page.last().expect("a page");
@@ -287,11 +303,10 @@ fn real_time_sim() -> SimConfig {
 
 async fn app_on_real_clock(w: World) -> World {
     // The bench runs on the wall clock: the service's own clock must be the system's.
-    let service = Service::new(w.app.service.store().clone(), Arc::new(SystemClock))
-        .with_media(
-            w.app.service.media_store_handle().expect("media").clone(),
-            Default::default(),
-        );
+    let service = Service::new(w.app.service.store().clone(), Arc::new(SystemClock)).with_media(
+        w.app.service.media_store_handle().expect("media").clone(),
+        Default::default(),
+    );
     let mut w = w;
     w.app.service = service;
     w

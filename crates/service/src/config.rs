@@ -29,6 +29,13 @@ pub struct Config {
     pub sandbox: crate::SandboxConfig,
     /// Image generation (OpenAI Images).
     pub images: crate::ImagesSettings,
+    /// The token vault's keys. Holds secrets, so it is read but never written back out.
+    #[serde(skip_serializing)]
+    pub vault: Option<natronfx_vault::VaultConfig>,
+    /// The OAuth app registered with each platform.
+    pub apps: crate::AppsConfig,
+    /// Connected accounts: when tokens are refreshed.
+    pub accounts: crate::AccountsConfig,
 }
 
 /// Database settings.

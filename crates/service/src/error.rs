@@ -65,15 +65,21 @@ pub enum Error {
     /// The post breaks a platform's rules or the team's; the findings say which and how to fix them.
     #[error("the post fails its quality checks: {}", summary(.0))]
     QualityCheckFailed(Vec<natronfx_workflow::Finding>),
+    /// The token vault failed: a key problem (at start-up), or a stored secret that does not open.
+    #[error(transparent)]
+    Vault(#[from] natronfx_vault::Error),
+    /// A platform refused or failed a call (OAuth, revoke).
+    #[error(transparent)]
+    Platform(#[from] natronfx_platforms::PlatformError),
+    /// Connecting, refreshing or disconnecting an account failed.
+    #[error(transparent)]
+    Account(#[from] crate::accounts::AccountError),
     /// The audit log's hash chain does not hold: a row was edited, deleted or reordered.
     #[error("the audit log was tampered with: {0}")]
     AuditChainBroken(String),
     /// Hashing or another internal step failed.
     #[error("internal error: {0}")]
     Internal(String),
-    /// The account has no usable credentials; a person must connect it.
-    #[error("{0}")]
-    AccountNotConnected(String),
 }
 
 impl Error {
@@ -91,8 +97,10 @@ impl Error {
             Error::Config(_) => "invalid-config",
             Error::QualityCheckFailed(_) => "quality-check-failed",
             Error::AuditChainBroken(_) => "audit-chain-broken",
+            Error::Vault(e) => e.code(),
+            Error::Platform(e) => e.code(),
+            Error::Account(e) => e.code(),
             Error::Internal(_) => "internal-error",
-            Error::AccountNotConnected(_) => "account-not-connected",
         }
     }
 
@@ -113,11 +121,23 @@ impl Error {
             | "background-unavailable"
             | "invalid-media-config"
             | "image-prompt-blocked"
-            | "image-request-invalid" => ErrorKind::InvalidInput,
+            | "image-request-invalid"
+            | "vault-key-missing"
+            | "vault-key-malformed"
+            | "vault-key-file-permissions"
+            | "vault-key-file-unreadable"
+            | "oauth-callback-invalid"
+            | "oauth-state-unknown"
+            | "oauth-state-used"
+            | "oauth-state-expired"
+            | "oauth-code-rejected"
+            | "oauth-authorization-refused"
+            | "consent-denied" => ErrorKind::InvalidInput,
             "not-found" | "media-not-found" => ErrorKind::NotFound,
-            "permission-denied" | "self-approval-forbidden" | "user-disabled" => {
-                ErrorKind::PermissionDenied
-            }
+            "permission-denied"
+            | "self-approval-forbidden"
+            | "user-disabled"
+            | "oauth-state-foreign" => ErrorKind::PermissionDenied,
             "invalid-credentials" => ErrorKind::Unauthenticated,
             "conflict"
             | "invalid-transition"
@@ -125,10 +145,18 @@ impl Error {
             | "already-initialized"
             | "not-initialized"
             | "audit-chain-broken"
-            | "account-not-connected"
             | "lease-lost"
             // Nothing is wrong with the request, only with its timing: the same call succeeds later.
-            | "image-rate-limited" => ErrorKind::Conflict,
+            | "image-rate-limited"
+            | "vault-not-configured"
+            | "platform-app-not-configured"
+            | "unknown-key-id"
+            | "credential-not-found"
+            | "no-accounts-granted"
+            | "account-needs-reconnect"
+            | "account-disconnected"
+            | "account-not-connected"
+            | "revoke-failed" => ErrorKind::Conflict,
             _ => ErrorKind::Internal,
         }
     }

@@ -16,6 +16,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod accounts;
 mod clock;
 pub mod config;
 mod dedupe;
@@ -30,11 +31,16 @@ mod publishing;
 mod quality;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod vault;
 
 use std::sync::Arc;
 
 use natronfx_store::Store;
 
+pub use accounts::{
+    AccountError, AccountView, AccountsConfig, AppsConfig, ConnectStart, DisconnectReport,
+    RefreshReport, SweepReport,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
 pub use dedupe_tools::{DuplicateMatch, DuplicateReport, RebuildReport, SkippedTarget, SlideMatch};
@@ -69,6 +75,7 @@ pub struct Service {
     media_limits: natronfx_media::IngestLimits,
     history: dedupe::SharedHistory,
     images: Option<Arc<natronfx_platforms::OpenAiImages>>,
+    accounts: accounts::AccountsState,
 }
 
 impl Service {
@@ -82,6 +89,7 @@ impl Service {
             media_limits: Default::default(),
             history: Default::default(),
             images: None,
+            accounts: Default::default(),
         }
     }
 
@@ -114,15 +122,26 @@ impl Service {
     }
 
     /// Opens the database and the media store named in `config` and applies the rest of the
-    /// configuration.
+    /// configuration. A `[vault]` section with a missing or malformed key is an error naming the
+    /// setting; without a `[vault]` section everything works except what needs a secret
+    /// (`vault-not-configured`).
     pub async fn from_config(config: &Config) -> Result<Self> {
         let media = config.media.open()?;
         let service = Service::open(&config.database.url)
             .await?
             .with_quality(config.quality.clone())
-            .with_media(media, config.media.limits);
-        Ok(match config.images.client()? {
+            .with_media(media, config.media.limits)
+            .with_apps(config.apps.clone(), config.accounts.clone());
+        let service = match config.images.client()? {
             Some(client) => service.with_images(client),
+            None => service,
+        };
+        Ok(match &config.vault {
+            Some(vault) => {
+                let store: Arc<dyn natronfx_store::CredentialStore> = service.store.clone();
+                let vault = natronfx_vault::Vault::from_config(store, vault)?;
+                service.with_vault(vault)
+            }
             None => service,
         })
     }

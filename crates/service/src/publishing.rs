@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use natronfx_store::{DispatchRecord, LogEntry, QueueDepth};
 use natronfx_workflow::{
-    Account, AccountId, Action, Platform, Post, PostId, TargetId, TargetState, User, authorize,
+    Account, Action, Platform, Post, PostId, TargetId, TargetState, User, authorize,
 };
 use secrecy::SecretString;
 use serde::Serialize;
@@ -97,34 +97,27 @@ impl From<LogEntry> for TimelineEntry {
 }
 
 impl Service {
-    /// The token the dispatcher publishes with. Sandbox accounts use the simulator's sandbox token.
-    pub async fn publishing_token(
-        &self,
-        account: &Account,
-        force_refresh: bool,
-    ) -> Result<SecretString> {
-        let _ = force_refresh;
-        if account.sandbox {
-            let network = match account.platform {
-                Platform::Tiktok => natronfx_sim::Network::Tiktok,
-                Platform::Instagram => natronfx_sim::Network::Instagram,
-                Platform::Facebook => natronfx_sim::Network::Facebook,
-            };
-            return Ok(SecretString::from(natronfx_sim::sandbox_token(
-                network,
-                &account.external_id,
-            )));
+    /// The token the dispatcher publishes with: the vault's, refreshed just in time when it is about to
+    /// expire (under the account's lock, across processes). Sandbox accounts use the simulator's
+    /// sandbox token.
+    pub async fn publishing_token(&self, account: &Account) -> Result<SecretString> {
+        match sandbox_token(account) {
+            Some(token) => Ok(token),
+            None => self.access_token(account.id).await,
         }
-        Err(Error::AccountNotConnected(format!(
-            "{} has no stored credentials; connect it with `natronfx account connect {}`",
-            account.display_name, account.platform
-        )))
     }
 
-    /// The platform refused the account's credentials even after a refresh: it must be reconnected.
-    pub async fn account_needs_reconnect(&self, account: AccountId, reason: &str) -> Result<()> {
-        tracing::warn!(%account, %reason, "the platform refused the account's credentials");
-        Ok(())
+    /// After a platform refused `rejected` as invalid: one forced refresh (or the newer token another
+    /// process already obtained).
+    pub async fn refreshed_publishing_token(
+        &self,
+        account: &Account,
+        rejected: &SecretString,
+    ) -> Result<SecretString> {
+        match sandbox_token(account) {
+            Some(token) => Ok(token),
+            None => self.force_refresh(account.id, rejected).await,
+        }
     }
 
     /// Cancels targets (all that can be, when `targets` is empty) before they are sent.
@@ -271,4 +264,20 @@ impl Service {
     pub async fn queue_depth(&self) -> Result<QueueDepth> {
         Ok(self.store.queue_depth(self.now()).await?)
     }
+}
+
+/// The token of a sandbox account: it names the account, and only the simulator accepts it.
+fn sandbox_token(account: &Account) -> Option<SecretString> {
+    if !account.sandbox {
+        return None;
+    }
+    let network = match account.platform {
+        Platform::Tiktok => natronfx_sim::Network::Tiktok,
+        Platform::Instagram => natronfx_sim::Network::Instagram,
+        Platform::Facebook => natronfx_sim::Network::Facebook,
+    };
+    Some(SecretString::from(natronfx_sim::sandbox_token(
+        network,
+        &account.external_id,
+    )))
 }

@@ -165,14 +165,17 @@ impl Service {
         &self,
         id: natronfx_workflow::AccountId,
     ) -> Result<natronfx_workflow::AccountFacts> {
-        let account = self.store.account(id).await?;
+        let connection = self.store.connection(id).await?;
         let credentials = self.store.credentials_of(id).await?;
         let field = |name: &str| credentials.iter().find(|c| c.field == name);
         Ok(natronfx_workflow::AccountFacts {
-            name: account.display_name,
-            status: account.status,
-            access_expires_at: field("access_token").and_then(|c| c.expires_at),
-            refreshable: field("refresh_token").is_some(),
+            refreshable: crate::accounts::refreshable(
+                &connection,
+                field(crate::accounts::REFRESH_TOKEN).is_some(),
+            ),
+            access_expires_at: field(crate::accounts::ACCESS_TOKEN).and_then(|c| c.expires_at),
+            name: connection.account.display_name,
+            status: connection.account.status,
         })
     }
 

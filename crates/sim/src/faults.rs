@@ -35,6 +35,14 @@ pub enum Endpoint {
     FacebookFeedList,
     /// OpenAI `POST /v1/images/generations`.
     OpenaiImages,
+    /// TikTok `POST /v2/oauth/token/` (code exchange and refresh). `ServerError` and `Hang` apply;
+    /// `ExpiredToken` answers `invalid_grant`.
+    TiktokOAuthToken,
+    /// TikTok `POST /v2/oauth/revoke/`.
+    TiktokOAuthRevoke,
+    /// Instagram Login `GET /refresh_access_token`. `ServerError` and `Hang` apply; `ExpiredToken`
+    /// answers code 190.
+    InstagramRefresh,
 }
 
 impl Endpoint {

@@ -286,6 +286,28 @@ async fn prelude(
     })
 }
 
+/// A Page token also acts for the Instagram account linked to its Page (Instagram API with Facebook
+/// Login): a call about that account runs as that account.
+fn act_for(shared: &Shared, mut call: Call, id: &str) -> Call {
+    if call.host == GraphHost::Facebook && call.account != id {
+        let state = shared.lock();
+        if state.ig_links.get(&call.account).is_some_and(|ig| ig == id) {
+            call.account = id.to_owned();
+        }
+    }
+    call
+}
+
+/// Whether the caller may act for `owner`: it is the caller, or the caller's Page links to it.
+fn acts_for(state: &crate::state::State, call: &Call, owner: &str) -> bool {
+    owner == call.account
+        || (call.host == GraphHost::Facebook
+            && state
+                .ig_links
+                .get(&call.account)
+                .is_some_and(|ig| ig == owner))
+}
+
 async fn finish(shared: &Shared, fault: Option<&Fault>, response: Response) -> Response {
     match fault {
         Some(Fault::CreatedThenLost(Loss::Drop)) => respond::dropped(),
@@ -317,7 +339,7 @@ async fn object(
     let fields = call.param("fields").unwrap_or("id").to_owned();
     let owner = state.containers.get(&id).map(|c| c.ig_user.clone());
     if let Some(owner) = owner {
-        if owner != call.account {
+        if !acts_for(&state, &call, &owner) {
             drop(state);
             return unsupported(&shared, &id, "get");
         }
@@ -336,14 +358,22 @@ async fn object(
         return json_response(200, &body);
     }
     if let Some(post) = state.posts.iter().find(|p| p.id == id).cloned() {
-        if post.account_id != call.account {
+        if !acts_for(&state, &call, &post.account_id) {
             drop(state);
             return unsupported(&shared, &id, "get");
         }
         return json_response(200, &post_fields(&post));
     }
-    if id == call.account || id == "me" {
-        let account = call.account.clone();
+    let linked = state.ig_links.get(&call.account).cloned();
+    if id == call.account
+        || id == "me"
+        || (call.host == GraphHost::Facebook && linked.as_deref() == Some(id.as_str()))
+    {
+        let account = if id == "me" {
+            call.account.clone()
+        } else {
+            id.clone()
+        };
         if let Some(username) = state.ig_accounts.get(&account) {
             return json_response(
                 200,
@@ -351,7 +381,14 @@ async fn object(
             );
         }
         if let Some(name) = state.pages.get(&account) {
-            return json_response(200, &json!({ "id": account, "name": name }));
+            let mut body = json!({ "id": account, "name": name });
+            if fields.contains("instagram_business_account")
+                && let Some(ig) = &linked
+            {
+                let username = state.ig_accounts.get(ig).cloned().unwrap_or_default();
+                body["instagram_business_account"] = json!({ "id": ig, "username": username });
+            }
+            return json_response(200, &body);
         }
     }
     drop(state);
@@ -409,7 +446,7 @@ async fn edge_get(
         _ => return unsupported(&shared, &id, "get"),
     };
     let call = match prelude(&shared, &host, endpoint, &headers, query, &[]).await {
-        Ok(c) => c,
+        Ok(c) => act_for(&shared, c, &id),
         Err(r) => return r,
     };
     if id != call.account {
@@ -461,7 +498,7 @@ async fn edge_post(
         _ => return unsupported(&shared, &id, "post"),
     };
     let call = match prelude(&shared, &host, endpoint, &headers, query, &body).await {
-        Ok(c) => c,
+        Ok(c) => act_for(&shared, c, &id),
         Err(r) => return r,
     };
     let known = {

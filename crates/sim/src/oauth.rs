@@ -14,6 +14,7 @@ use axum::routing::{get, post};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::faults::{Endpoint, Fault};
 use crate::respond::{graph_error, json_response, rejection};
 use crate::shared::Shared;
 use crate::state::{AuthCode, ConsentKind, GraphHost, Network, State, TiktokCreator, TokenKind};
@@ -59,6 +60,55 @@ fn with_params(base: &str, params: &[(&str, &str)]) -> String {
         .finish();
     let sep = if base.contains('?') { '&' } else { '?' };
     format!("{base}{sep}{query}")
+}
+
+/// The redirect of a declined consent screen, when one was scripted for this kind.
+fn declined(
+    state: &mut State,
+    kind: ConsentKind,
+    params: &HashMap<String, String>,
+) -> Option<Response> {
+    if !state.denials.remove(&kind) {
+        return None;
+    }
+    let redirect_uri = params.get("redirect_uri").filter(|u| !u.is_empty())?;
+    let state_param = params.get("state").cloned().unwrap_or_default();
+    let location = match kind {
+        ConsentKind::Tiktok => with_params(
+            redirect_uri,
+            &[
+                ("error", "access_denied"),
+                ("error_description", "The user denied the request"),
+                ("state", &state_param),
+            ],
+        ),
+        ConsentKind::InstagramLogin => format!(
+            "{}#_",
+            with_params(
+                redirect_uri,
+                &[
+                    ("error", "access_denied"),
+                    ("error_reason", "user_denied"),
+                    ("error_description", "Permissions error"),
+                    ("state", &state_param),
+                ],
+            )
+        ),
+        ConsentKind::FacebookLogin => format!(
+            "{}#_=_",
+            with_params(
+                redirect_uri,
+                &[
+                    ("error", "access_denied"),
+                    ("error_code", "200"),
+                    ("error_description", "Permissions error"),
+                    ("error_reason", "user_denied"),
+                    ("state", &state_param),
+                ],
+            )
+        ),
+    };
+    Some(redirect(&location))
 }
 
 /// Issue a single-use code for whoever the consent screen logs in as.
@@ -144,6 +194,9 @@ async fn tiktok_authorize(AxumState(shared): Ctx, Query(params): Params) -> Resp
     {
         return bad_page("code_challenge_method must be S256");
     }
+    if let Some(response) = declined(&mut state, ConsentKind::Tiktok, &params) {
+        return response;
+    }
     let (code, redirect_uri) = match issue_code(&mut state, ConsentKind::Tiktok, &params) {
         Ok(c) => c,
         Err(m) => return bad_page(m),
@@ -169,8 +222,39 @@ fn tiktok_oauth_error(state: &mut State, error: &str, description: &str) -> Resp
     )
 }
 
+/// Scripted faults of an OAuth endpoint: a hang, a server error, or a refused grant.
+async fn oauth_fault(shared: &Shared, endpoint: Endpoint) -> Option<Result<Response, Fault>> {
+    let fault = {
+        let mut state = shared.lock();
+        state.count(endpoint);
+        state.faults.next(endpoint)
+    }?;
+    match fault {
+        Fault::Hang => Some(Ok(shared.hang().await)),
+        other => Some(Err(other)),
+    }
+}
+
 async fn tiktok_token(AxumState(shared): Ctx, body: Bytes) -> Response {
     let params = form(&body);
+    match oauth_fault(&shared, Endpoint::TiktokOAuthToken).await {
+        Some(Ok(response)) => return response,
+        Some(Err(Fault::ServerError { status })) => {
+            let log = shared.lock().log_id();
+            return json_response(
+                status,
+                &json!({ "error": "server_error", "error_description": "Internal error.", "log_id": log }),
+            );
+        }
+        Some(Err(Fault::ExpiredToken)) => {
+            return tiktok_oauth_error(
+                &mut shared.lock(),
+                "invalid_grant",
+                "Refresh token is invalid or expired.",
+            );
+        }
+        _ => {}
+    }
     let mut state = shared.lock();
     if params.get("client_key") != Some(&state.config.oauth_client_id)
         || params.get("client_secret") != Some(&state.config.oauth_client_secret)
@@ -254,6 +338,7 @@ async fn tiktok_token(AxumState(shared): Ctx, body: Bytes) -> Response {
     );
     let n = state.next();
     let refresh = format!("rft.{:032x}", (u128::from(n) << 64) ^ 0xfeed);
+    state.issued_refresh.push(refresh.clone());
     state.refresh_tokens.insert(
         refresh.clone(),
         (open_id.clone(), now + chrono::Duration::days(365)),
@@ -269,6 +354,17 @@ async fn tiktok_token(AxumState(shared): Ctx, body: Bytes) -> Response {
 
 async fn tiktok_revoke(AxumState(shared): Ctx, body: Bytes) -> Response {
     let params = form(&body);
+    match oauth_fault(&shared, Endpoint::TiktokOAuthRevoke).await {
+        Some(Ok(response)) => return response,
+        Some(Err(Fault::ServerError { status })) => {
+            let log = shared.lock().log_id();
+            return json_response(
+                status,
+                &json!({ "error": "server_error", "error_description": "Internal error.", "log_id": log }),
+            );
+        }
+        _ => {}
+    }
     let mut state = shared.lock();
     if params.get("client_key") != Some(&state.config.oauth_client_id)
         || params.get("client_secret") != Some(&state.config.oauth_client_secret)
@@ -290,6 +386,9 @@ async fn tiktok_revoke(AxumState(shared): Ctx, body: Bytes) -> Response {
 
 async fn instagram_authorize(AxumState(shared): Ctx, Query(params): Params) -> Response {
     let mut state = shared.lock();
+    if let Some(response) = declined(&mut state, ConsentKind::InstagramLogin, &params) {
+        return response;
+    }
     let (code, redirect_uri) = match issue_code(&mut state, ConsentKind::InstagramLogin, &params) {
         Ok(c) => c,
         Err(m) => return bad_page(m),
@@ -386,6 +485,31 @@ async fn instagram_long_token(AxumState(shared): Ctx, Query(params): Params) -> 
 }
 
 async fn instagram_refresh(AxumState(shared): Ctx, Query(params): Params) -> Response {
+    match oauth_fault(&shared, Endpoint::InstagramRefresh).await {
+        Some(Ok(response)) => return response,
+        Some(Err(Fault::ServerError { status })) => {
+            let trace = shared.lock().fbtrace();
+            return graph_error(
+                status,
+                &rejection(
+                    2,
+                    None,
+                    "An unexpected error has occurred. Please retry your request later.",
+                ),
+                true,
+                &trace,
+            );
+        }
+        Some(Err(Fault::ExpiredToken)) => {
+            return graph_fail(
+                &mut shared.lock(),
+                190,
+                Some(463),
+                "Error validating access token: Session has expired.",
+            );
+        }
+        _ => {}
+    }
     let mut state = shared.lock();
     if params.get("grant_type").map(String::as_str) != Some("ig_refresh_token") {
         return graph_fail(&mut state, 100, None, "Unsupported grant_type");
@@ -445,6 +569,9 @@ async fn facebook_dialog(
         .entry("response_type".into())
         .or_insert_with(|| "code".into());
     let mut state = shared.lock();
+    if let Some(response) = declined(&mut state, ConsentKind::FacebookLogin, &params) {
+        return response;
+    }
     let (code, redirect_uri) = match issue_code(&mut state, ConsentKind::FacebookLogin, &params) {
         Ok(c) => c,
         Err(m) => return bad_page(m),

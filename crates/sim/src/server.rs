@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 use crate::config::SimConfig;
 use crate::faults::{Endpoint, Fault, RandomFaults};
 use crate::shared::Shared;
-use crate::state::{ConsentKind, GraphHost, PublishedPost, SimAccount, TiktokCreator};
+use crate::state::{ConsentKind, GraphHost, Network, PublishedPost, SimAccount, TiktokCreator};
 use crate::{Result, SimError, graph, oauth, openai, tiktok};
 
 /// A simulator: its world and the controls tests use. Cheap to clone; clones share the world.
@@ -111,6 +111,38 @@ impl Simulator {
             .lock()
             .consent
             .insert(ConsentKind::InstagramLogin, ig_user_id.to_owned());
+    }
+
+    /// Make the next visitor of this platform's consent screen decline: the browser is sent back with
+    /// `error=access_denied` (and Meta's `error_reason=user_denied`) instead of a code.
+    pub fn deny_next_consent(&self, network: Network) {
+        let kind = match network {
+            Network::Tiktok => ConsentKind::Tiktok,
+            Network::Instagram => ConsentKind::InstagramLogin,
+            Network::Facebook => ConsentKind::FacebookLogin,
+        };
+        self.shared.lock().denials.insert(kind);
+    }
+
+    /// Link a new Instagram professional account to a Page (Instagram API with Facebook Login): the
+    /// Page answers it as `instagram_business_account`, and the Page's tokens act for it on
+    /// `graph.facebook.com`. The returned token is one of its own, for that host.
+    pub fn link_instagram_to_page(&self, page_id: &str, username: &str) -> SimAccount {
+        let mut state = self.shared.lock();
+        let account = state.create_instagram_account(username, GraphHost::Facebook);
+        state
+            .ig_links
+            .insert(page_id.to_owned(), account.id.clone());
+        account
+    }
+
+    /// Every token and refresh token issued so far (for tests that prove none of them leaks).
+    pub fn issued_secrets(&self) -> Vec<String> {
+        let state = self.shared.lock();
+        let mut all: Vec<String> = state.tokens.keys().cloned().collect();
+        all.extend(state.issued_refresh.iter().cloned());
+        all.sort();
+        all
     }
 
     /// Make a token expire now.

@@ -227,6 +227,12 @@ pub(crate) struct State {
     pub refresh_tokens: HashMap<String, (String, DateTime<Utc>)>,
     pub consent: HashMap<ConsentKind, String>,
     pub fb_users: HashMap<String, String>,
+    /// Consent screens whose next visitor declines.
+    pub denials: std::collections::HashSet<ConsentKind>,
+    /// Facebook Page id → the Instagram professional account linked to it.
+    pub ig_links: HashMap<String, String>,
+    /// Every refresh token ever issued (rotated ones leave `refresh_tokens`).
+    pub issued_refresh: Vec<String>,
 }
 
 impl State {
@@ -253,6 +259,9 @@ impl State {
             refresh_tokens: HashMap::new(),
             consent: HashMap::new(),
             fb_users: HashMap::new(),
+            denials: std::collections::HashSet::new(),
+            ig_links: HashMap::new(),
+            issued_refresh: Vec::new(),
         }
     }
 

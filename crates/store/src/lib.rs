@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 mod chain;
+mod connections;
 mod dispatch;
 mod error;
 mod model;
@@ -20,6 +21,7 @@ mod postgres;
 mod provenance;
 mod rows;
 mod sql;
+mod sql_connections;
 mod sql_dispatch;
 mod sql_provenance;
 mod sqlite;
@@ -36,6 +38,9 @@ use natronfx_workflow::{
 };
 
 pub use chain::{ChainBreak, ChainCheck};
+pub use connections::{
+    Connection, ConnectionLock, ConnectionStore, OAuthState, RefreshUpdate, StateTake,
+};
 pub use dispatch::{Claim, DispatchRecord, DispatchStore, Fence, Lease, LogEntry, QueueDepth};
 pub use error::{Error, Result};
 pub use model::{
@@ -240,6 +245,7 @@ pub trait Store:
     + CredentialStore
     + FingerprintStore
     + ProvenanceStore
+    + ConnectionStore
     + std::fmt::Debug
 {
     /// Which backend this is: `sqlite` or `postgres`.

@@ -20,6 +20,7 @@ crate::sql_dispatch::impl_sql_dispatch!(
     Some("SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE")
 );
 crate::sql_provenance::impl_sql_provenance!(PgStore, Postgres);
+crate::sql_connections::impl_sql_connections!(PgStore, Postgres, " FOR NO KEY UPDATE");
 
 /// A PostgreSQL database.
 #[derive(Debug, Clone)]

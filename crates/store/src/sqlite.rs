@@ -12,6 +12,8 @@ crate::sql::impl_sql_store!(SqliteStore, Sqlite, None);
 // No row locks: the write transaction is already exclusive.
 crate::sql_dispatch::impl_sql_dispatch!(SqliteStore, Sqlite, "", None);
 crate::sql_provenance::impl_sql_provenance!(SqliteStore, Sqlite);
+// The refresh lock is `BEGIN IMMEDIATE` itself: SQLite has no row locks.
+crate::sql_connections::impl_sql_connections!(SqliteStore, Sqlite, "");
 
 /// A SQLite database.
 #[derive(Debug, Clone)]

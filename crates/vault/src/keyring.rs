@@ -269,6 +269,18 @@ impl Keyring {
 
     /// Seals a secret for one field of one account under the primary key.
     pub fn seal(&self, account: AccountId, field: &str, secret: &Secret) -> Result<Vec<u8>> {
+        self.seal_bound(&credential_context(account, field), secret)
+    }
+
+    /// Opens an envelope sealed for this account and field.
+    pub fn open(&self, account: AccountId, field: &str, envelope: &[u8]) -> Result<Secret> {
+        self.open_bound(&credential_context(account, field), envelope)
+    }
+
+    /// Seals a secret bound to any context (what [`Keyring::seal`] does with an account and field), for
+    /// secrets kept outside the credential store, such as an OAuth flow's PKCE verifier bound to its
+    /// state. The same context must be given to [`Keyring::open_bound`].
+    pub fn seal_bound(&self, context: &str, secret: &Secret) -> Result<Vec<u8>> {
         let plaintext = secret.expose().as_bytes();
         let cipher = self
             .ciphers
@@ -282,7 +294,7 @@ impl Keyring {
         out.extend_from_slice(&self.primary.to_be_bytes());
         out.extend_from_slice(nonce.as_slice());
         out.extend_from_slice(plaintext);
-        let aad = associated_data(&out[..5], account, field);
+        let aad = associated_data(&out[..5], context);
         let tag = cipher
             .encrypt_inout_detached(&nonce, &aad, (&mut out[HEADER_LEN..]).into())
             .map_err(|_| Error::Malformed {
@@ -292,21 +304,24 @@ impl Keyring {
         Ok(out)
     }
 
-    /// Opens an envelope sealed for this account and field.
-    pub fn open(&self, account: AccountId, field: &str, envelope: &[u8]) -> Result<Secret> {
+    /// Opens an envelope sealed with [`Keyring::seal_bound`] for the same context.
+    pub fn open_bound(&self, context: &str, envelope: &[u8]) -> Result<Secret> {
         let key_id = envelope_key_id(envelope)?;
         let cipher = self
             .ciphers
             .get(&key_id)
             .ok_or(Error::UnknownKeyId { key_id })?;
         let tampered = || Error::Tampered {
-            context: format!("{account}/{field}"),
+            context: context
+                .strip_prefix("natronfx/credential/v1/")
+                .unwrap_or(context)
+                .to_owned(),
             key_id,
         };
         let body_end = envelope.len() - TAG_LEN;
         let nonce = XNonce::try_from(&envelope[5..HEADER_LEN]).map_err(|_| tampered())?;
         let tag = Tag::try_from(&envelope[body_end..]).map_err(|_| tampered())?;
-        let aad = associated_data(&envelope[..5], account, field);
+        let aad = associated_data(&envelope[..5], context);
         let mut plain = Zeroizing::new(envelope[HEADER_LEN..body_end].to_vec());
         cipher
             .decrypt_inout_detached(&nonce, &aad, plain.as_mut_slice().into(), &tag)
@@ -327,8 +342,7 @@ impl fmt::Debug for Keyring {
     }
 }
 
-fn associated_data(header: &[u8], account: AccountId, field: &str) -> Vec<u8> {
-    let context = credential_context(account, field);
+fn associated_data(header: &[u8], context: &str) -> Vec<u8> {
     let mut aad = Vec::with_capacity(header.len() + context.len());
     aad.extend_from_slice(header);
     aad.extend_from_slice(context.as_bytes());

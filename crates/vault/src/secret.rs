@@ -50,6 +50,11 @@ impl Secret {
         self.0.expose_secret()
     }
 
+    /// The secret as a [`SecretString`], for APIs that take one (the platform adapters), without a copy.
+    pub fn into_secret_string(self) -> SecretString {
+        self.0
+    }
+
     /// Length in bytes (safe to log).
     pub fn len(&self) -> usize {
         self.expose().len()

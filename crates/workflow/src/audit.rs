@@ -48,7 +48,7 @@ pub enum AuditAction {
     TokenRevoked,
     /// A team setting changed.
     SettingChanged,
-    /// A social account was connected (or a sandbox account created).
+    /// A social account was connected (or a sandbox account created), or connected again.
     AccountConnected,
     /// A target went live (the note names the platform post id).
     TargetPublished,
@@ -70,6 +70,16 @@ pub enum AuditAction {
     MediaGenerated,
     /// The fingerprints of published content were recomputed from the stored media.
     FingerprintsRebuilt,
+    /// Refreshing an account's token failed for a reason that may pass (the platform was unreachable).
+    AccountRefreshFailed,
+    /// The platform refused an account's credentials; a person must connect it again.
+    AccountNeedsReconnect,
+    /// An account was disconnected: its tokens revoked where the platform allows it.
+    AccountDisconnected,
+    /// An account's stored credentials were deleted from the database.
+    CredentialsPurged,
+    /// Stored secrets were re-sealed under the vault's primary key.
+    VaultRotated,
 }
 
 impl AuditAction {
@@ -105,6 +115,11 @@ impl AuditAction {
             AuditAction::RepublishRefused => "republish-refused",
             AuditAction::MediaGenerated => "media-generated",
             AuditAction::FingerprintsRebuilt => "fingerprints-rebuilt",
+            AuditAction::AccountRefreshFailed => "account-refresh-failed",
+            AuditAction::AccountNeedsReconnect => "account-needs-reconnect",
+            AuditAction::AccountDisconnected => "account-disconnected",
+            AuditAction::CredentialsPurged => "credentials-purged",
+            AuditAction::VaultRotated => "vault-rotated",
         }
     }
 }

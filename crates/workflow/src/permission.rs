@@ -30,11 +30,13 @@ pub enum Action {
     ViewAudit,
     /// Create and revoke one's own API tokens.
     ManageOwnTokens,
+    /// Connect, refresh and disconnect social accounts; see and rotate the token vault's keys.
+    ManageAccounts,
 }
 
 impl Action {
     /// Every action, for tables and exhaustive tests.
-    pub const ALL: [Action; 10] = [
+    pub const ALL: [Action; 11] = [
         Action::ViewPost,
         Action::CreatePost,
         Action::EditPost,
@@ -45,6 +47,7 @@ impl Action {
         Action::ManageUsers,
         Action::ViewAudit,
         Action::ManageOwnTokens,
+        Action::ManageAccounts,
     ];
 
     fn verb(self) -> &'static str {
@@ -59,6 +62,7 @@ impl Action {
             Action::ManageUsers => "manage users and settings",
             Action::ViewAudit => "read the audit log",
             Action::ManageOwnTokens => "manage API tokens",
+            Action::ManageAccounts => "connect and disconnect social accounts",
         }
     }
 }

@@ -186,7 +186,7 @@ impl Dispatcher {
                     // The last holder vanished mid-attempt: its last call may have happened unrecorded.
                     job.record.unknown_since = Some(service.now());
                 }
-                let token = match self.token(&job, false).await {
+                let token = match self.token(&job).await {
                     Ok(t) => t,
                     Err(outcome) => return outcome,
                 };
@@ -283,12 +283,8 @@ impl Dispatcher {
     }
 
     /// The account's token; without one the target waits (it is not failed).
-    async fn token(
-        &self,
-        job: &Job,
-        force: bool,
-    ) -> std::result::Result<SecretString, Result<Outcome>> {
-        match self.service().publishing_token(&job.account, force).await {
+    async fn token(&self, job: &Job) -> std::result::Result<SecretString, Result<Outcome>> {
+        match self.service().publishing_token(&job.account).await {
             Ok(token) => Ok(token),
             Err(e) => {
                 let now = self.service().now();
@@ -361,7 +357,7 @@ impl Dispatcher {
         if let Some(outcome) = self.pace(job, now).await? {
             return Ok(outcome);
         }
-        let token = match self.token(job, false).await {
+        let token = match self.token(job).await {
             Ok(t) => t,
             Err(outcome) => return outcome,
         };
@@ -482,7 +478,11 @@ impl Dispatcher {
                     refreshed = true;
                     let log = job.error_log(now, "auth", &error, ms);
                     self.commit(job, self.lease(), &[log], None).await?;
-                    match self.service().publishing_token(&job.account, true).await {
+                    match self
+                        .service()
+                        .refreshed_publishing_token(&job.account, &token)
+                        .await
+                    {
                         Ok(fresh) => token = fresh,
                         Err(_) => return self.fail_or_retry(job, &error, ms, vec![]).await,
                     }
@@ -595,10 +595,11 @@ impl Dispatcher {
                 log.push(job.error_log(now, "auth", error, ms));
                 let change: Option<Change<'_>> = requeue.then_some(&requeue_change);
                 self.commit(job, Lease::Release, &log, change).await?;
-                if let Err(e) = self
-                    .service()
-                    .account_needs_reconnect(job.account.id, &error.to_string())
-                    .await
+                if !job.account.sandbox
+                    && let Err(e) = self
+                        .service()
+                        .mark_needs_reconnect(job.account.id, &error.to_string())
+                        .await
                 {
                     tracing::warn!(code = e.code(), error = %e, "could not flag the account");
                 }

@@ -50,6 +50,7 @@ both!(
     tiktok_inits_are_paced_per_account,
     the_ledger_refuses_a_second_send_and_republish_is_deliberate,
     cancelling_a_waiting_target_stops_it,
+    an_auth_error_refreshes_once_then_the_target_waits_not_fails,
 );
 
 struct World {
@@ -648,4 +649,31 @@ async fn cancelling_a_waiting_target_stops_it(app: TestApp) {
     assert_eq!(w.live("sandbox-facebook"), 0);
     assert_eq!(w.live("sandbox-instagram"), 1);
     assert_eq!(w.state(post).await, PostState::PartiallyPublished);
+}
+
+async fn an_auth_error_refreshes_once_then_the_target_waits_not_fails(app: TestApp) {
+    let w = world(app).await;
+    let post = w.scheduled(&["@sandbox.facebook"], "Token trouble", 11).await;
+    w.sim.push_fault(Endpoint::FacebookPhotos, Fault::ExpiredToken);
+    w.sim.push_fault(Endpoint::FacebookPhotos, Fault::ExpiredToken);
+    w.advance(chrono::Duration::minutes(10));
+    let first = w.dispatcher.run_once().await.unwrap();
+    assert_eq!(first.waiting, 1, "{first:?}");
+    assert_eq!(
+        w.target_states(post).await,
+        vec![TargetState::Scheduled],
+        "it waits for the account, it is not failed"
+    );
+    let t = &w.app.service.timeline(&w.app.admin, post).await.unwrap().targets[0];
+    assert_eq!(
+        t.entries.iter().filter(|e| e.kind == "auth").count(),
+        2,
+        "one refusal, one forced refresh, one more refusal: {t:?}"
+    );
+    assert_eq!(w.live("sandbox-facebook"), 0);
+    // Once the account works again, it goes out.
+    w.advance(chrono::Duration::minutes(31));
+    w.settle().await;
+    assert_eq!(w.live("sandbox-facebook"), 1);
+    assert_eq!(w.state(post).await, PostState::Published);
 }

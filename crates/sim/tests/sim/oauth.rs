@@ -138,6 +138,7 @@ async fn an_instagram_login_gives_a_60_day_token_that_refreshes_after_a_day() {
             api_base: w.sim.instagram_api_base_url(),
             graph_base: w.sim.instagram_base_url(),
             timeout: Duration::from_secs(2),
+            ..InstagramOAuthConfig::default()
         },
     )
     .expect("connector");
@@ -252,4 +253,144 @@ async fn a_facebook_login_lists_pages_whose_tokens_publish() {
         .await
         .expect_err("revoked");
     assert_eq!(err.class(), ErrorClass::Auth);
+}
+
+#[tokio::test]
+async fn a_page_linked_to_instagram_reaches_both_with_the_page_token() {
+    let w = default_world().await;
+    let page = w.sim.add_facebook_page("Natron Coffee");
+    let ig = w.sim.link_instagram_to_page(&page.id, "natron.coffee");
+    let connector = FacebookConnector::new(
+        app(&[
+            "pages_show_list",
+            "instagram_basic",
+            "instagram_content_publish",
+        ]),
+        w.sim.facebook_dialog_url("v25.0"),
+        w.facebook_config(),
+    )
+    .expect("connector");
+    let callback = consent(&connector.authorize_url("csrf", None).expect("url")).await;
+    let grant = connector
+        .exchange_code(&callback["code"], None)
+        .await
+        .expect("tokens");
+    let accounts = connector.accounts(&grant).await.expect("accounts");
+    let as_page = accounts
+        .iter()
+        .find(|a| a.platform == Platform::Facebook && a.id == page.id)
+        .expect("the Page");
+    let as_ig = accounts
+        .iter()
+        .find(|a| a.platform == Platform::Instagram)
+        .expect("the linked Instagram account");
+    assert_eq!(as_ig.id, ig.id);
+    assert_eq!(as_ig.username.as_deref(), Some("natron.coffee"));
+    assert_eq!(as_ig.via_page.as_deref(), Some(page.id.as_str()));
+    assert_eq!(
+        as_ig.access_token.expose_secret(),
+        as_page.access_token.expose_secret(),
+        "Instagram through a Page publishes with the Page token"
+    );
+    assert!(as_page.expires_in.is_none(), "Page tokens do not expire");
+
+    let publisher = InstagramPublisher::new(w.facebook_config()).expect("adapter");
+    let (_, end) = drive(
+        &publisher,
+        &as_ig.access_token,
+        &request(&ig.id, vec![w.jpeg(400, 500)]),
+        PublishProgress::start(Platform::Instagram),
+    )
+    .await;
+    assert!(matches!(end, End::Done(_)), "{end:?}");
+    assert_eq!(w.sim.published(&ig.id).len(), 1);
+}
+
+#[tokio::test]
+async fn a_declined_consent_comes_back_as_access_denied() {
+    use natronfx_platforms::Callback;
+    use natronfx_sim::Network;
+    let w = default_world().await;
+    let connector = tiktok_connector(&w);
+    w.sim.deny_next_consent(Network::Tiktok);
+    let pkce = Pkce::new("v".repeat(43)).expect("verifier");
+    let url = connector.authorize_url("csrf-d", Some(&pkce)).expect("url");
+    let callback = consent(&url).await;
+    assert_eq!(callback["error"], "access_denied");
+    assert_eq!(callback["state"], "csrf-d");
+    assert!(!callback.contains_key("code"));
+    // Only the next visitor declines.
+    let again = consent(&url).await;
+    assert!(again.contains_key("code"));
+
+    w.sim.deny_next_consent(Network::Facebook);
+    let facebook = FacebookConnector::new(
+        app(&["pages_show_list"]),
+        w.sim.facebook_dialog_url("v25.0"),
+        w.facebook_config(),
+    )
+    .expect("connector");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let location = client
+        .get(facebook.authorize_url("csrf-f", None).expect("url"))
+        .send()
+        .await
+        .expect("dialog")
+        .headers()["location"]
+        .to_str()
+        .expect("text")
+        .to_owned();
+    let parsed = Callback::parse(&location).expect("a refusal");
+    let error = parsed.error.expect("error");
+    assert!(error.denied_by_user());
+    assert_eq!(parsed.state.as_deref(), Some("csrf-f"));
+}
+
+#[tokio::test]
+async fn token_endpoint_faults_and_issued_secrets() {
+    use natronfx_sim::{Endpoint, Fault};
+    let w = default_world().await;
+    let connector = tiktok_connector(&w);
+    let pkce = Pkce::new("w".repeat(43)).expect("verifier");
+    let callback = consent(&connector.authorize_url("s", Some(&pkce)).expect("url")).await;
+    let grant = connector
+        .exchange_code(&callback["code"], Some(&pkce))
+        .await
+        .expect("tokens");
+    let refresh = grant.refresh_token.clone().expect("refresh token");
+    let issued = w.sim.issued_secrets();
+    assert!(issued.contains(&grant.access_token.expose_secret().to_owned()));
+    assert!(issued.contains(&refresh.expose_secret().to_owned()));
+
+    w.sim.push_fault(
+        Endpoint::TiktokOAuthToken,
+        Fault::ServerError { status: 503 },
+    );
+    let err = connector
+        .refresh(&refresh)
+        .await
+        .expect_err("a server error");
+    assert_eq!(err.class(), ErrorClass::Retryable);
+    w.sim
+        .push_fault(Endpoint::TiktokOAuthToken, Fault::ExpiredToken);
+    let err = connector.refresh(&refresh).await.expect_err("refused");
+    assert_eq!(err.class(), ErrorClass::Auth);
+    // Faults do not consume the refresh token: it still works afterwards.
+    let fresh = connector.refresh(&refresh).await.expect("refreshed");
+    assert_eq!(w.sim.calls(Endpoint::TiktokOAuthToken), 4);
+    let rotated = fresh.refresh_token.expect("a new refresh token");
+    assert!(
+        w.sim
+            .issued_secrets()
+            .contains(&rotated.expose_secret().to_owned())
+    );
+    assert!(
+        w.sim
+            .issued_secrets()
+            .contains(&refresh.expose_secret().to_owned()),
+        "rotated refresh tokens stay listed"
+    );
 }

@@ -40,6 +40,7 @@ macro_rules! stories {
     };
 }
 
+mod connections;
 mod dispatch;
 
 stories!(

@@ -169,3 +169,41 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn a_secret_bound_to_a_context_opens_only_in_that_context() {
+    let keys = keys(&[3]);
+    let ring = keyring(3, &keys);
+    let verifier = Secret::from("pkce-verifier-0123456789-0123456789-0123456789");
+    let sealed = ring
+        .seal_bound("natronfx/oauth-state/v1/abc", &verifier)
+        .unwrap();
+    assert_eq!(
+        ring.open_bound("natronfx/oauth-state/v1/abc", &sealed)
+            .unwrap()
+            .expose(),
+        verifier.expose()
+    );
+    let err = ring
+        .open_bound("natronfx/oauth-state/v1/abd", &sealed)
+        .unwrap_err();
+    assert_eq!(err.code(), "credential-tampered");
+    // A credential's context is the same binding under its own name: the two never cross.
+    let account = AccountId::random();
+    let as_credential = ring
+        .seal(account, "access_token", &Secret::from(TOKEN))
+        .unwrap();
+    assert!(
+        ring.open_bound("natronfx/oauth-state/v1/abc", &as_credential)
+            .is_err()
+    );
+    assert_eq!(
+        ring.open_bound(
+            &natronfx_vault::credential_context(account, "access_token"),
+            &as_credential
+        )
+        .unwrap()
+        .expose(),
+        TOKEN
+    );
+}

@@ -6,6 +6,8 @@ mod media_dedupe;
 use natronfx_e2e::{Cli, Server};
 use natronfx_store::testing::TestDb;
 
+mod accounts;
+
 const PASSWORD: &str = "a long enough password\n";
 
 fn temp_dir() -> std::path::PathBuf {
