@@ -17,7 +17,9 @@ mod error;
 mod model;
 mod postgres;
 mod rows;
+mod sessions;
 mod sql;
+mod sql_sessions;
 mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -38,6 +40,10 @@ pub use model::{
     SealedCredential, SlideFingerprint, StoredAuditEvent,
 };
 pub use postgres::PgStore;
+pub use sessions::{
+    BrowseStore, CalendarEntry, LoginAttempt, LoginAttemptStore, LoginFailures, MediaCursor,
+    PostSearch, SessionRecord, SessionStore,
+};
 pub use sqlite::SqliteStore;
 
 /// People and their credentials.
@@ -232,6 +238,9 @@ pub trait Store:
     + AuditStore
     + CredentialStore
     + FingerprintStore
+    + SessionStore
+    + LoginAttemptStore
+    + BrowseStore
     + std::fmt::Debug
 {
     /// Which backend this is: `sqlite` or `postgres`.

@@ -12,6 +12,7 @@ crate::sql::impl_sql_store!(
     Postgres,
     Some("SELECT pg_advisory_xact_lock(7954953170237281652)")
 );
+crate::sql_sessions::impl_sql_sessions!(PgStore, Postgres);
 
 /// A PostgreSQL database.
 #[derive(Debug, Clone)]

@@ -9,6 +9,7 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 
 // `BEGIN IMMEDIATE` already serializes writers, so the audit chain needs no extra lock.
 crate::sql::impl_sql_store!(SqliteStore, Sqlite, None);
+crate::sql_sessions::impl_sql_sessions!(SqliteStore, Sqlite);
 
 /// A SQLite database.
 #[derive(Debug, Clone)]

@@ -50,6 +50,14 @@ pub enum AuditAction {
     SettingChanged,
     /// A social account was connected (or a sandbox account created).
     AccountConnected,
+    /// Someone signed in with their password.
+    LoginSucceeded,
+    /// A password login was refused (wrong email or password, or a disabled user).
+    LoginFailed,
+    /// Someone signed out.
+    LoggedOut,
+    /// A user changed their password (their other sessions end).
+    PasswordChanged,
 }
 
 impl AuditAction {
@@ -75,6 +83,10 @@ impl AuditAction {
             AuditAction::TokenRevoked => "token-revoked",
             AuditAction::SettingChanged => "setting-changed",
             AuditAction::AccountConnected => "account-connected",
+            AuditAction::LoginSucceeded => "login-succeeded",
+            AuditAction::LoginFailed => "login-failed",
+            AuditAction::LoggedOut => "logged-out",
+            AuditAction::PasswordChanged => "password-changed",
         }
     }
 }
