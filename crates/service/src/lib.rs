@@ -16,6 +16,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod auth;
 mod clock;
 pub mod config;
 mod dedupe;
@@ -31,6 +32,7 @@ use std::sync::Arc;
 
 use natronfx_store::Store;
 
+pub use auth::{ActiveSession, AuthConfig, LoginRequest, NewSession};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
 pub use error::{Error, ErrorKind, Result};
@@ -54,6 +56,7 @@ pub struct Service {
     media: Option<Arc<dyn natronfx_media::MediaStore>>,
     media_limits: natronfx_media::IngestLimits,
     history: dedupe::SharedHistory,
+    auth: AuthConfig,
 }
 
 impl Service {
@@ -66,6 +69,7 @@ impl Service {
             media: None,
             media_limits: Default::default(),
             history: Default::default(),
+            auth: AuthConfig::default(),
         }
     }
 
@@ -98,7 +102,8 @@ impl Service {
         Ok(Service::open(&config.database.url)
             .await?
             .with_quality(config.quality.clone())
-            .with_media(media, config.media.limits))
+            .with_media(media, config.media.limits)
+            .with_auth(config.auth.clone()))
     }
 
     /// Opens the database at `url` (migrating it) with the system clock.

@@ -7,6 +7,8 @@ use natronfx_service::workflow::{Platform, TargetOptions};
 use natronfx_service::{ErrorKind, PostInput, PostPatch, ScheduleRequest, SlideInput, TargetInput};
 use secrecy::{ExposeSecret, SecretString};
 
+mod auth;
+
 /// A post that passes every quality check: two portrait JPEG slides, Instagram and TikTok (private).
 async fn input(app: &TestApp, title: &str) -> PostInput {
     let mut slides = Vec::new();
