@@ -17,6 +17,7 @@
 #![warn(missing_docs)]
 
 mod auth;
+mod browse;
 mod clock;
 pub mod config;
 mod dedupe;
@@ -33,6 +34,7 @@ use std::sync::Arc;
 use natronfx_store::Store;
 
 pub use auth::{ActiveSession, AuthConfig, LoginRequest, NewSession};
+pub use browse::AccountOverview;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
 pub use error::{Error, ErrorKind, Result};

@@ -96,7 +96,7 @@ impl Service {
             .ok_or_else(|| Error::Config("no media store is configured".into()))
     }
 
-    fn view(&self, record: MediaRecord) -> Result<MediaView> {
+    pub(crate) fn view(&self, record: MediaRecord) -> Result<MediaView> {
         let key = MediaKey::parse(&record.key)?;
         Ok(MediaView {
             id: record.id,
