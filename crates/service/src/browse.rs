@@ -83,6 +83,12 @@ impl Service {
         records.into_iter().map(|r| self.view(r)).collect()
     }
 
+    /// The team's approval policy, for anyone signed in.
+    pub async fn team_policy(&self, actor: &User) -> Result<natronfx_workflow::ApprovalPolicy> {
+        authorize(actor, Action::ViewPost, None)?;
+        self.approval_policy().await
+    }
+
     /// Every account, with its token's lifetime.
     pub async fn accounts_overview(&self, actor: &User) -> Result<Vec<AccountOverview>> {
         let accounts = self.list_accounts(actor).await?;

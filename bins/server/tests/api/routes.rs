@@ -1,0 +1,1 @@
+//! Every route with every role (placeholder).
