@@ -83,6 +83,12 @@ impl Service {
         records.into_iter().map(|r| self.view(r)).collect()
     }
 
+    /// Everyone on the team (names for authors and reviewers), for anyone signed in.
+    pub async fn team_members(&self, actor: &User) -> Result<Vec<User>> {
+        authorize(actor, Action::ViewPost, None)?;
+        Ok(self.store.list_users().await?)
+    }
+
     /// The team's approval policy, for anyone signed in.
     pub async fn team_policy(&self, actor: &User) -> Result<natronfx_workflow::ApprovalPolicy> {
         authorize(actor, Action::ViewPost, None)?;

@@ -28,6 +28,8 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::ApiError;
 use crate::state::AppState;
 
+pub use media::{image_response as media_image, read_files};
+
 /// The document's fixed parts; paths and schemas come from the routers.
 #[derive(OpenApi)]
 #[openapi(

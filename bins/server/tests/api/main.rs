@@ -3,6 +3,7 @@
 mod openapi;
 mod routes;
 mod session;
+mod web;
 
 use natronfx_service::Config;
 use natronfx_service::testing::TestApp;
