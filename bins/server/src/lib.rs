@@ -119,11 +119,12 @@ pub fn app(service: Service, config: &Config, metrics: Arc<Metrics>) -> anyhow::
             header::HeaderName::from_static("cross-origin-opener-policy"),
             HeaderValue::from_static("same-origin"),
         ))
+        .layer(TraceLayer::new_for_http())
+        // Outside the trace layer, so that it sees these headers already marked sensitive.
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,
             header::COOKIE,
         ]))
-        .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(error::panic_response)))
 }
 

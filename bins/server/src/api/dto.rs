@@ -899,8 +899,8 @@ pub struct NewUserDto {
     pub role: RoleDto,
     /// A first password (at least 10 characters); without one they cannot sign in until an admin sets it.
     #[serde(default)]
-    #[schema(format = Password)]
-    pub password: Option<String>,
+    #[schema(value_type = Option<String>, format = Password)]
+    pub password: Option<secrecy::SecretString>,
 }
 
 /// A change to a person.
@@ -918,8 +918,8 @@ pub struct UserPatchDto {
 #[serde(deny_unknown_fields)]
 pub struct PasswordResetDto {
     /// At least 10 characters. Every session of the person ends.
-    #[schema(format = Password)]
-    pub password: String,
+    #[schema(value_type = String, format = Password)]
+    pub password: secrecy::SecretString,
 }
 
 /// Changing one's own password.
@@ -927,11 +927,11 @@ pub struct PasswordResetDto {
 #[serde(deny_unknown_fields)]
 pub struct PasswordChangeDto {
     /// The password now.
-    #[schema(format = Password)]
-    pub current_password: String,
+    #[schema(value_type = String, format = Password)]
+    pub current_password: secrecy::SecretString,
     /// The new one, at least 10 characters. Every other session ends.
-    #[schema(format = Password)]
-    pub new_password: String,
+    #[schema(value_type = String, format = Password)]
+    pub new_password: secrecy::SecretString,
 }
 
 /// Signing in.
@@ -941,8 +941,8 @@ pub struct LoginDto {
     /// Email.
     pub email: String,
     /// Password.
-    #[schema(format = Password)]
-    pub password: String,
+    #[schema(value_type = String, format = Password)]
+    pub password: secrecy::SecretString,
 }
 
 /// The signed-in session (the id itself stays in the `HttpOnly` cookie).

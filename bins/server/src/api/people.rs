@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use natronfx_service::Service;
 use natronfx_service::workflow::TokenId;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -63,12 +63,7 @@ async fn change_password(
     let keep = session_secret(&headers, &state.web);
     state
         .service
-        .change_password(
-            &user,
-            &SecretString::from(body.current_password),
-            &SecretString::from(body.new_password),
-            keep,
-        )
+        .change_password(&user, &body.current_password, &body.new_password, keep)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -111,7 +106,7 @@ async fn add_user(
     Actor(user): Actor,
     Body(body): Body<NewUserDto>,
 ) -> Result<Response, ApiError> {
-    let password = body.password.map(SecretString::from);
+    let password = body.password;
     let name = body.display_name.unwrap_or_else(|| body.email.clone());
     let added = s
         .add_user(
@@ -169,8 +164,7 @@ async fn reset_password(
     Path(id): Path<String>,
     Body(body): Body<PasswordResetDto>,
 ) -> Result<StatusCode, ApiError> {
-    s.reset_password(&user, &id, &SecretString::from(body.password))
-        .await?;
+    s.reset_password(&user, &id, &body.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use natronfx_service::LoginRequest;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -32,7 +32,6 @@ async fn login(
     headers: HeaderMap,
     Body(body): Body<LoginDto>,
 ) -> Result<Response, ApiError> {
-    let password = SecretString::from(body.password);
     let user_agent = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
@@ -41,7 +40,7 @@ async fn login(
         .service
         .login(LoginRequest {
             email: &body.email,
-            password: &password,
+            password: &body.password,
             address: &address,
             user_agent,
             replaces: session_secret(&headers, &state.web),

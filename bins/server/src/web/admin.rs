@@ -6,7 +6,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use maud::html;
 use natronfx_service::workflow::{Action, ApprovalPolicy, Role, authorize};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::layout::{Flash, Section, badge, button_form, csrf_field, page, when};
@@ -110,7 +110,7 @@ pub struct NewUser {
     display_name: String,
     role: String,
     #[serde(default)]
-    password: String,
+    password: Option<SecretString>,
 }
 
 async fn add_user(State(state): State<AppState>, v: Viewer, Form(f): Form<NewUser>) -> Response {
@@ -124,7 +124,7 @@ async fn add_user(State(state): State<AppState>, v: Viewer, Form(f): Form<NewUse
     } else {
         f.display_name.clone()
     };
-    let password = (!f.password.is_empty()).then(|| SecretString::from(f.password));
+    let password = f.password.filter(|p| !p.expose_secret().is_empty());
     match state
         .service
         .add_user(&v.session.user, &f.email, &name, role, password.as_ref())
@@ -166,7 +166,7 @@ async fn disable(State(state): State<AppState>, v: Viewer, Path(id): Path<String
 
 #[derive(Debug, Deserialize)]
 pub struct PasswordForm {
-    password: String,
+    password: SecretString,
 }
 
 async fn reset_password(
@@ -177,7 +177,7 @@ async fn reset_password(
 ) -> Response {
     match state
         .service
-        .reset_password(&v.session.user, &id, &SecretString::from(f.password))
+        .reset_password(&v.session.user, &id, &f.password)
         .await
     {
         Ok(u) => see_notice(

@@ -80,7 +80,7 @@ async fn page(
 #[derive(Debug, Deserialize)]
 pub struct LoginForm {
     email: String,
-    password: String,
+    password: SecretString,
     #[serde(default)]
     next: Option<String>,
     #[serde(default)]
@@ -94,7 +94,6 @@ async fn submit(
     Form(f): Form<LoginForm>,
 ) -> Response {
     let next = safe_next(f.next.as_deref());
-    let password = SecretString::from(f.password);
     let user_agent = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
@@ -103,7 +102,7 @@ async fn submit(
         .service
         .login(LoginRequest {
             email: &f.email,
-            password: &password,
+            password: &f.password,
             address: &address,
             user_agent,
             replaces: session_secret(&headers, &state.web),

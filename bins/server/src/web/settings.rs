@@ -121,8 +121,8 @@ async fn settings(
 
 #[derive(Debug, Deserialize)]
 pub struct PasswordForm {
-    current_password: String,
-    new_password: String,
+    current_password: SecretString,
+    new_password: SecretString,
 }
 
 async fn change_password(
@@ -134,8 +134,8 @@ async fn change_password(
         .service
         .change_password(
             &v.session.user,
-            &SecretString::from(f.current_password),
-            &SecretString::from(f.new_password),
+            &f.current_password,
+            &f.new_password,
             Some(&v.session.secret),
         )
         .await

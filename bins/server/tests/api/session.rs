@@ -448,3 +448,75 @@ async fn metrics_count_requests_by_route_template() {
     assert!(!text.contains("01890a5d"), "raw paths never become labels");
     assert!(text.contains("# TYPE natronfx_publish_queue_depth gauge"));
 }
+
+/// A `tracing` writer into a shared buffer.
+#[derive(Clone, Default)]
+struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn passwords_session_ids_and_tokens_never_reach_the_log() {
+    let buffer = LogBuffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    // The test runtime runs the server on this thread, so a thread-local subscriber sees everything.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let s = spawn_on(TestApp::sqlite().await).await;
+    let mut b = Browser::new(&s);
+    let (status, _) = b.login("editor@example.com", TEST_PASSWORD).await;
+    assert_eq!(status, StatusCode::OK);
+    let session_id = b
+        .cookie
+        .clone()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_owned();
+    let (status, created, _) = b
+        .send(
+            "POST",
+            "/api/v1/tokens",
+            Some(json!({"name": "ci"})),
+            true,
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let token = created["secret"].as_str().unwrap().to_owned();
+    let (status, _) = s.call("GET", "/api/v1/posts", Some(&token), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let change =
+        json!({"current_password": TEST_PASSWORD, "new_password": "another secret phrase"});
+    let (status, _, _) = b
+        .send("PUT", "/api/v1/me/password", Some(change), true, &[])
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    b.login("editor@example.com", "a wrong guess here").await;
+    let log = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        log.contains("/api/v1/session"),
+        "the log did capture the requests"
+    );
+    for secret in [
+        TEST_PASSWORD,
+        "another secret phrase",
+        "a wrong guess here",
+        &session_id,
+        &token,
+    ] {
+        assert!(!log.contains(secret), "{secret} is in the log");
+    }
+}
