@@ -207,6 +207,15 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         service.store().backend(),
         config.server.public_url
     );
+    if WebSettings::from_config(&config).secure_cookies
+        && config.server.public_url.starts_with("http://")
+    {
+        println!(
+            "note: session cookies are Secure, so signing in needs https; server.public_url ({}) is plain http \
+             and not on localhost",
+            config.server.public_url
+        );
+    }
     // Sessions nobody comes back for are removed hourly (an expired one is also removed when it is used).
     let purger = service.clone();
     tokio::spawn(async move {

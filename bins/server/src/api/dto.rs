@@ -15,9 +15,10 @@ use uuid::Uuid;
 
 /// Mirrors a domain enum on the wire, with its schema and conversions both ways.
 macro_rules! wire_enum {
-    ($(#[$doc:meta])* $name:ident <=> $domain:path { $($variant:ident = $text:literal),* $(,)? }) => {
+    ($(#[$doc:meta])* $name:ident as $public:ident <=> $domain:path { $($variant:ident = $text:literal),* $(,)? }) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+        #[schema(as = $public)]
         pub enum $name {
             $(#[doc = $text] #[serde(rename = $text)] $variant,)*
         }
@@ -38,11 +39,11 @@ macro_rules! wire_enum {
 
 wire_enum!(
     /// What a person may do.
-    RoleDto <=> wf::Role { Admin = "admin", Editor = "editor", Reviewer = "reviewer", Viewer = "viewer" }
+    RoleDto as Role <=> wf::Role { Admin = "admin", Editor = "editor", Reviewer = "reviewer", Viewer = "viewer" }
 );
 wire_enum!(
     /// Where a post is in its workflow.
-    PostStateDto <=> wf::PostState {
+    PostStateDto as PostState <=> wf::PostState {
         Draft = "draft", InReview = "in_review", ChangesRequested = "changes_requested", Approved = "approved",
         Rejected = "rejected", Scheduled = "scheduled", Publishing = "publishing", Published = "published",
         PartiallyPublished = "partially_published", Failed = "failed", Archived = "archived",
@@ -50,32 +51,32 @@ wire_enum!(
 );
 wire_enum!(
     /// Where one target is on its way to the platform.
-    TargetStateDto <=> wf::TargetState {
+    TargetStateDto as TargetState <=> wf::TargetState {
         Unscheduled = "unscheduled", Scheduled = "scheduled", Publishing = "publishing",
         Published = "published", Failed = "failed", Cancelled = "cancelled",
     }
 );
 wire_enum!(
     /// A social platform.
-    PlatformDto <=> wf::Platform { Tiktok = "tiktok", Instagram = "instagram", Facebook = "facebook" }
+    PlatformDto as Platform <=> wf::Platform { Tiktok = "tiktok", Instagram = "instagram", Facebook = "facebook" }
 );
 wire_enum!(
     /// A reviewer's decision.
-    DecisionDto <=> wf::Decision { Approve = "approve", RequestChanges = "request_changes", Reject = "reject" }
+    DecisionDto as Decision <=> wf::Decision { Approve = "approve", RequestChanges = "request_changes", Reject = "reject" }
 );
 wire_enum!(
     /// Whether an account can be published to.
-    AccountStatusDto <=> wf::AccountStatus {
+    AccountStatusDto as AccountStatus <=> wf::AccountStatus {
         Connected = "connected", NeedsReconnect = "needs_reconnect", Disconnected = "disconnected",
     }
 );
 wire_enum!(
     /// How much a finding matters; any error blocks publishing.
-    SeverityDto <=> wf::Severity { Error = "error", Warning = "warning", Info = "info" }
+    SeverityDto as Severity <=> wf::Severity { Error = "error", Warning = "warning", Info = "info" }
 );
 wire_enum!(
     /// Which instant to take when a local time happens twice.
-    AmbiguityDto <=> wf::Ambiguity { Earlier = "earlier", Later = "later" }
+    AmbiguityDto as Ambiguity <=> wf::Ambiguity { Earlier = "earlier", Later = "later" }
 );
 
 /// The one error body of the API.
@@ -108,6 +109,7 @@ pub struct Items<T: ToSchema> {
 
 /// A person.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = User)]
 pub struct UserDto {
     /// Identity.
     pub id: Uuid,
@@ -139,6 +141,7 @@ impl From<&User> for UserDto {
 /// TikTok's per-post choices (ignored on other platforms).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schema(as = TargetOptions)]
 pub struct TargetOptionsDto {
     /// `PUBLIC_TO_EVERYONE`, `MUTUAL_FOLLOW_FRIENDS`, `FOLLOWER_OF_CREATOR` or `SELF_ONLY`; TikTok forbids a
     /// default, so `null` until chosen.
@@ -179,6 +182,7 @@ impl From<TargetOptionsDto> for TargetOptions {
 
 /// One image of the carousel.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Slide)]
 pub struct SlideDto {
     /// The stored image.
     pub media_id: Uuid,
@@ -197,6 +201,7 @@ impl From<&Slide> for SlideDto {
 
 /// Where a post goes: one account, with an optional caption of its own.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Target)]
 pub struct TargetDto {
     /// Identity.
     pub id: Uuid,
@@ -230,6 +235,7 @@ impl From<&Target> for TargetDto {
 
 /// One reviewer's decision on one version of the content.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Review)]
 pub struct ReviewDto {
     /// Identity.
     pub id: Uuid,
@@ -260,6 +266,7 @@ impl From<&Review> for ReviewDto {
 
 /// A post, whole.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Post)]
 pub struct PostDto {
     /// Identity.
     pub id: Uuid,
@@ -318,6 +325,7 @@ impl From<&Post> for PostDto {
 
 /// One line of the post list.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = PostSummary)]
 pub struct PostSummaryDto {
     /// Identity.
     pub id: Uuid,
@@ -358,6 +366,7 @@ impl From<&PostSummary> for PostSummaryDto {
 /// A slide as a client gives it.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SlideInput)]
 pub struct SlideInputDto {
     /// A stored image's id.
     pub media_id: String,
@@ -369,6 +378,7 @@ pub struct SlideInputDto {
 /// A target as a client gives it.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = TargetInput)]
 pub struct TargetInputDto {
     /// Account id, or its display name such as `@brand`.
     pub account: String,
@@ -402,6 +412,7 @@ fn targets_in(v: Vec<TargetInputDto>) -> Vec<natronfx_service::TargetInput> {
 /// A new post.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewPost)]
 pub struct NewPostDto {
     /// 1 to 150 characters.
     pub title: String,
@@ -434,6 +445,7 @@ impl From<NewPostDto> for natronfx_service::PostInput {
 /// A change to a post; parts left out stay as they are. Outside `draft` the post returns to `draft`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PostPatch)]
 pub struct PostPatchDto {
     /// New title.
     pub title: Option<String>,
@@ -465,6 +477,7 @@ impl From<PostPatchDto> for natronfx_service::PostPatch {
 /// When to publish, as a person says it.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = Schedule)]
 pub struct ScheduleDto {
     /// Local date and time, `YYYY-MM-DD HH:MM`.
     pub local: String,
@@ -496,6 +509,7 @@ impl From<ScheduleDto> for natronfx_service::ScheduleRequest {
 /// A review decision's note (the body may be left out).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = Comment)]
 pub struct CommentDto {
     /// A note for the author.
     pub comment: Option<String>,
@@ -504,6 +518,7 @@ pub struct CommentDto {
 /// Which targets (the body may be left out: all of them).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = Targets)]
 pub struct TargetsDto {
     /// Target ids or account names; every target when empty.
     #[serde(default)]
@@ -513,6 +528,7 @@ pub struct TargetsDto {
 /// Why (the body may be left out).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = Note)]
 pub struct NoteDto {
     /// A note for the history.
     pub note: Option<String>,
@@ -520,6 +536,7 @@ pub struct NoteDto {
 
 /// A mechanical change that clears a finding.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Fix)]
 pub struct FixDto {
     /// `render_variant`: render the slide as `format` at `width` × `height` within `max_bytes`.
     pub kind: String,
@@ -535,6 +552,7 @@ pub struct FixDto {
 
 /// One thing a quality rule noticed.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Finding)]
 pub struct FindingDto {
     /// Stable rule code, e.g. `instagram-caption-too-long`.
     pub code: String,
@@ -581,6 +599,7 @@ impl From<&Finding> for FindingDto {
 
 /// Every finding of a post.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Findings)]
 pub struct FindingsDto {
     /// True when an error blocks publishing.
     pub blocked: bool,
@@ -601,6 +620,7 @@ impl FindingsDto {
 /// Which platform.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PlatformBody)]
 pub struct PlatformBodyDto {
     /// The platform.
     pub platform: PlatformDto,
@@ -608,6 +628,7 @@ pub struct PlatformBodyDto {
 
 /// A post after its slides were fixed for a platform, with its findings.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Fixed)]
 pub struct FixedDto {
     /// The post.
     pub post: PostDto,
@@ -617,6 +638,7 @@ pub struct FixedDto {
 
 /// A run of the visible caption.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Span)]
 pub struct SpanDto {
     /// First character (by Unicode scalar).
     pub start: usize,
@@ -628,6 +650,7 @@ pub struct SpanDto {
 
 /// What a platform will show of a post.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Preview)]
 pub struct PreviewDto {
     /// The platform.
     pub platform: PlatformDto,
@@ -683,6 +706,7 @@ impl From<&wf::preview::Preview> for PreviewDto {
 
 /// One audit event.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AuditEvent)]
 pub struct AuditEventDto {
     /// Position in the log.
     pub seq: i64,
@@ -722,6 +746,7 @@ impl From<&StoredAuditEvent> for AuditEventDto {
 
 /// A connected social account.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Account)]
 pub struct AccountDto {
     /// Identity.
     pub id: Uuid,
@@ -772,6 +797,7 @@ impl From<&AccountOverview> for AccountDto {
 
 /// A stored image.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Media)]
 pub struct MediaDto {
     /// Identity (use it in slides).
     pub id: Uuid,
@@ -816,6 +842,7 @@ impl From<&MediaView> for MediaDto {
 /// (`{"type": "image", "media": "<id>"}`), never files.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = Render)]
 pub struct RenderDto {
     /// The spec as a JSON object (see `fixtures/carousels` for the format).
     #[schema(value_type = Option<Object>)]
@@ -838,6 +865,7 @@ pub struct UploadForm {
 
 /// An API token.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Token)]
 pub struct TokenDto {
     /// Identity.
     pub id: Uuid,
@@ -869,6 +897,7 @@ impl From<&ApiToken> for TokenDto {
 /// A token to create.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewToken)]
 pub struct NewTokenDto {
     /// A label, 1 to 100 characters.
     pub name: String,
@@ -879,6 +908,7 @@ pub struct NewTokenDto {
 
 /// A token just created: the secret is shown this once.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = CreatedToken)]
 pub struct CreatedTokenDto {
     /// The token.
     pub token: TokenDto,
@@ -889,6 +919,7 @@ pub struct CreatedTokenDto {
 /// A person to add.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewUser)]
 pub struct NewUserDto {
     /// Login name.
     pub email: String,
@@ -906,6 +937,7 @@ pub struct NewUserDto {
 /// A change to a person.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = UserPatch)]
 pub struct UserPatchDto {
     /// A new role.
     pub role: Option<RoleDto>,
@@ -916,6 +948,7 @@ pub struct UserPatchDto {
 /// A password set by an admin.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PasswordReset)]
 pub struct PasswordResetDto {
     /// At least 10 characters. Every session of the person ends.
     #[schema(value_type = String, format = Password)]
@@ -925,6 +958,7 @@ pub struct PasswordResetDto {
 /// Changing one's own password.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PasswordChange)]
 pub struct PasswordChangeDto {
     /// The password now.
     #[schema(value_type = String, format = Password)]
@@ -937,6 +971,7 @@ pub struct PasswordChangeDto {
 /// Signing in.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = Login)]
 pub struct LoginDto {
     /// Email.
     pub email: String,
@@ -947,6 +982,7 @@ pub struct LoginDto {
 
 /// The signed-in session (the id itself stays in the `HttpOnly` cookie).
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Session)]
 pub struct SessionDto {
     /// Who is signed in.
     pub user: UserDto,
@@ -958,6 +994,7 @@ pub struct SessionDto {
 
 /// One of your sessions.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = SessionInfo)]
 pub struct SessionInfoDto {
     /// When it started.
     pub created_at: DateTime<Utc>,
@@ -986,6 +1023,7 @@ impl From<&SessionRecord> for SessionInfoDto {
 /// The team's approval policy.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = Policy)]
 pub struct PolicyDto {
     /// `none` (submitting approves), `required` (one approver who is not the author) or `multi:N`.
     pub policy: String,
@@ -993,6 +1031,7 @@ pub struct PolicyDto {
 
 /// The audit log's hash chain checked.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AuditCheck)]
 pub struct AuditCheckDto {
     /// How many events were checked (the chain holds).
     pub checked: u64,
@@ -1000,6 +1039,7 @@ pub struct AuditCheckDto {
 
 /// One entry of the calendar.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = CalendarEntry)]
 pub struct CalendarEntryDto {
     /// The post.
     pub post_id: Uuid,
@@ -1039,6 +1079,7 @@ impl From<&CalendarEntry> for CalendarEntryDto {
 
 /// One entry of a post's history.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = History)]
 pub struct HistoryDto {
     /// Events, oldest first.
     pub items: Vec<AuditEventDto>,
