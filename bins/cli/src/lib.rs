@@ -41,7 +41,9 @@ pub fn exit_code(kind: ErrorKind) -> u8 {
     match kind {
         ErrorKind::InvalidInput => EXIT_INVALID_INPUT,
         ErrorKind::NotFound => EXIT_NOT_FOUND,
-        ErrorKind::PermissionDenied | ErrorKind::Unauthenticated => EXIT_PERMISSION_DENIED,
+        ErrorKind::PermissionDenied | ErrorKind::Unauthenticated | ErrorKind::RateLimited => {
+            EXIT_PERMISSION_DENIED
+        }
         ErrorKind::Conflict => EXIT_CONFLICT,
         ErrorKind::Internal => EXIT_INTERNAL,
     }

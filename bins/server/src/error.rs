@@ -1,5 +1,5 @@
-//! The one JSON error body of the API, `{"code", "message"}`, and the one mapping from error kinds to
-//! HTTP statuses.
+//! The one JSON error body of the API, `{"code", "message", "details"}`, and the one mapping from error
+//! kinds to HTTP statuses.
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
@@ -32,6 +32,31 @@ impl ApiError {
     pub fn unauthenticated(message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
     }
+
+    /// A malformed request.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// The message for people.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The details, when the error has any (the findings of a quality refusal).
+    pub fn details(&self) -> Option<&serde_json::Value> {
+        self.details.as_ref()
+    }
 }
 
 fn status(kind: ErrorKind) -> StatusCode {
@@ -41,6 +66,7 @@ fn status(kind: ErrorKind) -> StatusCode {
         ErrorKind::PermissionDenied => StatusCode::FORBIDDEN,
         ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
         ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -90,10 +116,7 @@ impl From<QueryRejection> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = json!({ "code": self.code, "message": self.message });
-        if let Some(details) = self.details {
-            body["details"] = details;
-        }
+        let body = json!({ "code": self.code, "message": self.message, "details": self.details });
         (self.status, Json(body)).into_response()
     }
 }
@@ -107,4 +130,37 @@ pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         "internal error; the server log has the details",
     )
     .into_response()
+}
+
+/// Responses under `/api/` that did not come from a handler (a body over the size limit, a timeout, a
+/// method the route does not have, ...) get the API's error body too, so clients parse one shape.
+pub async fn json_errors_under_api(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let response = next.run(req).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !api || is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let code = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "payload-too-large",
+        StatusCode::REQUEST_TIMEOUT => "timeout",
+        StatusCode::METHOD_NOT_ALLOWED => "method-not-allowed",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported-media-type",
+        StatusCode::NOT_FOUND => "not-found",
+        s if s.is_server_error() => "internal-error",
+        _ => "bad-request",
+    };
+    let message = status
+        .canonical_reason()
+        .unwrap_or("request refused")
+        .to_lowercase();
+    ApiError::new(status, code, message).into_response()
 }

@@ -1,26 +1,38 @@
-//! The NatronFX HTTP server: a JSON API over the service, with health checks, as a library so that tests
-//! and host applications can mount the router or serve it on their own listener.
+//! The NatronFX HTTP server: the JSON API with its OpenAPI document, the dashboard, public media, health
+//! checks and metrics, as a library so that tests and host applications can mount the router or serve it
+//! on their own listener.
 
 mod api;
+mod auth;
 mod error;
 mod media;
+mod metrics;
+mod state;
+mod web;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{from_fn, from_fn_with_state};
 use natronfx_service::{Config, Service};
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+pub use api::openapi;
 pub use error::ApiError;
+pub use metrics::Metrics;
+pub use state::{AppState, WebSettings};
 
 /// Command-line flags of `natronfx-server`.
 #[derive(Debug, clap::Parser)]
@@ -44,12 +56,26 @@ pub struct Args {
     pub no_workers: bool,
 }
 
-/// Builds the whole application router over `service`. With the `local` media backend, the media folder
-/// is served publicly under `/m/`.
+/// Builds the whole application router over `service`, with its own metrics. With the `local` media
+/// backend, the media folder is served publicly under `/m/`.
 pub fn router(service: Service, config: &Config) -> anyhow::Result<Router> {
+    app(service, config, Arc::new(Metrics::default()))
+}
+
+/// [`router`] reporting into `metrics`, so that the host (the dispatcher, the token refresher) can feed the
+/// same `/metrics`.
+pub fn app(service: Service, config: &Config, metrics: Arc<Metrics>) -> anyhow::Result<Router> {
+    let web = Arc::new(WebSettings::from_config(config));
+    let state = AppState {
+        service,
+        web: web.clone(),
+        metrics,
+    };
     let mut app = Router::new()
         .merge(api::health_routes())
-        .nest("/api/v1", api::routes());
+        .route("/metrics", axum::routing::get(metrics::serve))
+        .nest("/api/v1", api::routes())
+        .merge(web::routes());
     if config.media.backend == "local" {
         let folder = natronfx_media::LocalFolderStore::new(
             &config.media.root,
@@ -62,18 +88,46 @@ pub fn router(service: Service, config: &Config) -> anyhow::Result<Router> {
                 folder,
             ))));
     }
+    let header =
+        |v: &str| HeaderValue::from_str(v).unwrap_or_else(|_| HeaderValue::from_static(""));
     Ok(app
-        .with_state(service)
-        .layer(SetSensitiveRequestHeadersLayer::new([
-            header::AUTHORIZATION,
-            header::COOKIE,
-        ]))
-        .layer(TraceLayer::new_for_http())
+        // Route layers (they see the matched route): CSRF first, then counting, so refusals count too.
+        .layer(from_fn_with_state(state.clone(), auth::csrf_guard))
+        .layer(from_fn_with_state(state.clone(), metrics::track))
+        .with_state(state)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(config.server.request_timeout_secs),
         ))
         .layer(RequestBodyLimitLayer::new(config.server.max_body_bytes))
+        // Outside the limits, so that their refusals get the API's error body too.
+        .layer(from_fn(error::json_errors_under_api))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            header(&web.csp),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::HeaderName::from_static("cross-origin-opener-policy"),
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(TraceLayer::new_for_http())
+        // Outside the trace layer, so that it sees these headers already marked sensitive.
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            header::AUTHORIZATION,
+            header::COOKIE,
+        ]))
         .layer(CatchPanicLayer::custom(error::panic_response)))
 }
 
@@ -85,9 +139,12 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(service, config).map_err(std::io::Error::other)?;
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// Resolves when the process is asked to stop (SIGTERM or Ctrl-C).
@@ -154,12 +211,39 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         None
     };
     println!(
-        "natronfx-server listening on http://{addr} (database: {}, workers: {})",
+        "natronfx-server listening on http://{addr} (database: {}, workers: {}); dashboard at {}",
         service.store().backend(),
         workers
             .as_ref()
-            .map_or("off".to_owned(), |w| w.dispatcher().worker().to_owned())
+            .map_or("off".to_owned(), |w| w.dispatcher().worker().to_owned()),
+        config.server.public_url
     );
+    if WebSettings::from_config(&config).secure_cookies
+        && config.server.public_url.starts_with("http://")
+    {
+        println!(
+            "note: session cookies are Secure, so signing in needs https; server.public_url ({}) is plain http \
+             and not on localhost",
+            config.server.public_url
+        );
+    }
+    // Hourly: sessions nobody comes back for are removed (an expired one is also removed when it is used),
+    // and tokens about to expire are refreshed.
+    let purger = service.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            if let Err(e) = purger.purge_expired_sessions().await {
+                tracing::warn!(error = %e, "could not purge expired sessions");
+            }
+            // Tokens expiring within the sweep window are refreshed ahead of need.
+            match purger.refresh_sweep(chrono::Utc::now()).await {
+                Ok(report) => tracing::info!(?report, "token refresh sweep"),
+                Err(e) => tracing::warn!(code = e.code(), error = %e, "token refresh sweep failed"),
+            }
+        }
+    });
     serve(listener, service, &config, shutdown_signal()).await?;
     if let Some(workers) = workers {
         // Every target a worker holds reaches a resting point and is released before the process ends.

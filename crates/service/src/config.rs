@@ -36,6 +36,8 @@ pub struct Config {
     pub apps: crate::AppsConfig,
     /// Connected accounts: when tokens are refreshed.
     pub accounts: crate::AccountsConfig,
+    /// Sessions and login throttling.
+    pub auth: crate::AuthConfig,
 }
 
 /// Database settings.
@@ -56,6 +58,11 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Longest a request may take, in seconds.
     pub request_timeout_secs: u64,
+    /// The URL people open the dashboard at. Session cookies are `Secure` unless this is plain `http` on
+    /// localhost.
+    pub public_url: String,
+    /// Take the client address from `X-Forwarded-For` (only behind a reverse proxy that sets it).
+    pub trust_forwarded_for: bool,
 }
 
 /// Logging settings.
@@ -82,6 +89,8 @@ impl Default for ServerConfig {
             listen: "127.0.0.1:8080".into(),
             max_body_bytes: 60 * 1024 * 1024,
             request_timeout_secs: 30,
+            public_url: "http://127.0.0.1:8080".into(),
+            trust_forwarded_for: false,
         }
     }
 }

@@ -20,6 +20,8 @@ pub enum ErrorKind {
     Unauthenticated,
     /// The state of things does not allow it now (someone else changed it, or the workflow forbids it).
     Conflict,
+    /// Too many attempts in a short time; wait and try again.
+    RateLimited,
     /// Something failed on our side (database down, ...).
     Internal,
 }
@@ -77,6 +79,15 @@ pub enum Error {
     /// The audit log's hash chain does not hold: a row was edited, deleted or reordered.
     #[error("the audit log was tampered with: {0}")]
     AuditChainBroken(String),
+    /// Too many failed logins for the account or from the address within the throttling window.
+    #[error("too many failed logins; wait {minutes} minutes and try again")]
+    TooManyAttempts {
+        /// The throttling window.
+        minutes: u32,
+    },
+    /// The session ended (signed out, idle or too old, or the user was disabled).
+    #[error("your session has ended; sign in again")]
+    SessionExpired,
     /// Hashing or another internal step failed.
     #[error("internal error: {0}")]
     Internal(String),
@@ -100,6 +111,8 @@ impl Error {
             Error::Vault(e) => e.code(),
             Error::Platform(e) => e.code(),
             Error::Account(e) => e.code(),
+            Error::TooManyAttempts { .. } => "too-many-attempts",
+            Error::SessionExpired => "session-expired",
             Error::Internal(_) => "internal-error",
         }
     }
@@ -138,7 +151,8 @@ impl Error {
             | "self-approval-forbidden"
             | "user-disabled"
             | "oauth-state-foreign" => ErrorKind::PermissionDenied,
-            "invalid-credentials" => ErrorKind::Unauthenticated,
+            "invalid-credentials" | "session-expired" => ErrorKind::Unauthenticated,
+            "too-many-attempts" => ErrorKind::RateLimited,
             "conflict"
             | "invalid-transition"
             | "already-approved"

@@ -17,6 +17,8 @@
 #![warn(missing_docs)]
 
 pub mod accounts;
+mod auth;
+mod browse;
 mod clock;
 pub mod config;
 mod dedupe;
@@ -41,6 +43,8 @@ pub use accounts::{
     AccountError, AccountView, AccountsConfig, AppsConfig, ConnectStart, DisconnectReport,
     RefreshReport, SweepReport,
 };
+pub use auth::{ActiveSession, AuthConfig, LoginRequest, NewSession};
+pub use browse::AccountOverview;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
 pub use dedupe_tools::{DuplicateMatch, DuplicateReport, RebuildReport, SkippedTarget, SlideMatch};
@@ -76,6 +80,7 @@ pub struct Service {
     history: dedupe::SharedHistory,
     images: Option<Arc<natronfx_platforms::OpenAiImages>>,
     accounts: accounts::AccountsState,
+    auth: AuthConfig,
 }
 
 impl Service {
@@ -90,6 +95,7 @@ impl Service {
             history: Default::default(),
             images: None,
             accounts: Default::default(),
+            auth: AuthConfig::default(),
         }
     }
 
@@ -131,7 +137,8 @@ impl Service {
             .await?
             .with_quality(config.quality.clone())
             .with_media(media, config.media.limits)
-            .with_apps(config.apps.clone(), config.accounts.clone());
+            .with_apps(config.apps.clone(), config.accounts.clone())
+            .with_auth(config.auth.clone());
         let service = match config.images.client()? {
             Some(client) => service.with_images(client),
             None => service,

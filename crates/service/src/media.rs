@@ -295,6 +295,8 @@ impl Service {
     ) -> Result<(natronfx_workflow::Post, Vec<natronfx_workflow::Finding>)> {
         use natronfx_workflow::Platform;
         let post = self.post(actor, id).await?;
+        // Fixing is editing, whether or not a slide turns out to need a variant.
+        natronfx_workflow::authorize(actor, natronfx_workflow::Action::EditPost, Some(&post))?;
         let mut slides = Vec::with_capacity(post.slides.len());
         let mut changed = false;
         for slide in &post.slides {

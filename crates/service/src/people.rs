@@ -30,7 +30,7 @@ fn token_hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-async fn hash_password(password: &SecretString) -> Result<String> {
+pub(crate) async fn hash_password(password: &SecretString) -> Result<String> {
     use argon2::password_hash::PasswordHasher as _;
     let pw = password.expose_secret().to_owned();
     // Argon2 is deliberately slow: keep it off the async workers.
@@ -44,7 +44,7 @@ async fn hash_password(password: &SecretString) -> Result<String> {
     .map_err(|e| Error::Internal(format!("password hashing failed: {e}")))
 }
 
-async fn verify_password(password: &SecretString, phc: String) -> Result<bool> {
+pub(crate) async fn verify_password(password: &SecretString, phc: String) -> Result<bool> {
     use argon2::password_hash::PasswordVerifier as _;
     let pw = password.expose_secret().to_owned();
     tokio::task::spawn_blocking(move || {
@@ -57,7 +57,7 @@ async fn verify_password(password: &SecretString, phc: String) -> Result<bool> {
     .map_err(|e| Error::Internal(e.to_string()))?
 }
 
-fn check_password(password: &SecretString) -> Result<()> {
+pub(crate) fn check_password(password: &SecretString) -> Result<()> {
     if password.expose_secret().chars().count() < MIN_PASSWORD_CHARS {
         return Err(natronfx_workflow::Error::InvalidInput {
             field: "password",
@@ -206,7 +206,7 @@ impl Service {
         Ok(self.store.list_users().await?)
     }
 
-    async fn user_by_ref(&self, reference: &str) -> Result<User> {
+    pub(crate) async fn user_by_ref(&self, reference: &str) -> Result<User> {
         match reference.parse::<UserId>() {
             Ok(id) => Ok(self.store.user(id).await?),
             Err(_) => Ok(self.store.user_by_email(&reference.parse()?).await?),

@@ -20,10 +20,12 @@ mod model;
 mod postgres;
 mod provenance;
 mod rows;
+mod sessions;
 mod sql;
 mod sql_connections;
 mod sql_dispatch;
 mod sql_provenance;
+mod sql_sessions;
 mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -49,6 +51,10 @@ pub use model::{
 };
 pub use postgres::PgStore;
 pub use provenance::{MediaProvenance, ProvenanceStore, PublishedTarget};
+pub use sessions::{
+    BrowseStore, CalendarEntry, LoginAttempt, LoginAttemptStore, LoginFailures, MediaCursor,
+    PostSearch, SessionRecord, SessionStore,
+};
 pub use sqlite::SqliteStore;
 
 /// People and their credentials.
@@ -246,6 +252,9 @@ pub trait Store:
     + FingerprintStore
     + ProvenanceStore
     + ConnectionStore
+    + SessionStore
+    + LoginAttemptStore
+    + BrowseStore
     + std::fmt::Debug
 {
     /// Which backend this is: `sqlite` or `postgres`.

@@ -21,6 +21,7 @@ crate::sql_dispatch::impl_sql_dispatch!(
 );
 crate::sql_provenance::impl_sql_provenance!(PgStore, Postgres);
 crate::sql_connections::impl_sql_connections!(PgStore, Postgres, " FOR NO KEY UPDATE");
+crate::sql_sessions::impl_sql_sessions!(PgStore, Postgres);
 
 /// A PostgreSQL database.
 #[derive(Debug, Clone)]

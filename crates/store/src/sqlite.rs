@@ -14,6 +14,7 @@ crate::sql_dispatch::impl_sql_dispatch!(SqliteStore, Sqlite, "", None);
 crate::sql_provenance::impl_sql_provenance!(SqliteStore, Sqlite);
 // The refresh lock is `BEGIN IMMEDIATE` itself: SQLite has no row locks.
 crate::sql_connections::impl_sql_connections!(SqliteStore, Sqlite, "");
+crate::sql_sessions::impl_sql_sessions!(SqliteStore, Sqlite);
 
 /// A SQLite database.
 #[derive(Debug, Clone)]

@@ -80,6 +80,14 @@ pub enum AuditAction {
     CredentialsPurged,
     /// Stored secrets were re-sealed under the vault's primary key.
     VaultRotated,
+    /// Someone signed in with their password.
+    LoginSucceeded,
+    /// A password login was refused (wrong email or password, or a disabled user).
+    LoginFailed,
+    /// Someone signed out.
+    LoggedOut,
+    /// A user changed their password (their other sessions end).
+    PasswordChanged,
 }
 
 impl AuditAction {
@@ -120,6 +128,10 @@ impl AuditAction {
             AuditAction::AccountDisconnected => "account-disconnected",
             AuditAction::CredentialsPurged => "credentials-purged",
             AuditAction::VaultRotated => "vault-rotated",
+            AuditAction::LoginSucceeded => "login-succeeded",
+            AuditAction::LoginFailed => "login-failed",
+            AuditAction::LoggedOut => "logged-out",
+            AuditAction::PasswordChanged => "password-changed",
         }
     }
 }

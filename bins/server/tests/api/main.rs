@@ -1,5 +1,10 @@
 //! The HTTP API against a real server on a free port and a fresh database.
 
+mod openapi;
+mod routes;
+mod session;
+mod web;
+
 use natronfx_service::Config;
 use natronfx_service::testing::TestApp;
 use natronfx_service::workflow::{Role, User};
@@ -8,16 +13,26 @@ use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
-struct Running {
-    base: String,
-    app: TestApp,
-    client: reqwest::Client,
+#[allow(missing_debug_implementations, reason = "test harness")]
+pub struct Running {
+    pub base: String,
+    pub app: TestApp,
+    pub client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
     served: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 async fn spawn_app() -> Running {
-    let app = TestApp::sqlite().await;
+    spawn_on(TestApp::sqlite().await).await
+}
+
+/// Serves `app` on a free port, with the local media folder served under `/m/`.
+pub async fn spawn_on(app: TestApp) -> Running {
+    spawn_with(app, |_| {}).await
+}
+
+/// [`spawn_on`] with changes to the configuration.
+pub async fn spawn_with(app: TestApp, configure: impl FnOnce(&mut Config)) -> Running {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();
@@ -25,6 +40,7 @@ async fn spawn_app() -> Running {
     let mut config = Config::default();
     config.media.root = app.media_root.display().to_string();
     config.media.public_base_url = "https://media.example.test/m".into();
+    configure(&mut config);
     let served = tokio::spawn(async move {
         natronfx_server::serve(listener, service, &config, async {
             let _ = stopped.await;
@@ -34,14 +50,17 @@ async fn spawn_app() -> Running {
     Running {
         base,
         app,
-        client: reqwest::Client::new(),
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
         stop: Some(stop),
         served,
     }
 }
 
 impl Running {
-    async fn token(&self, user: &User) -> String {
+    pub async fn token(&self, user: &User) -> String {
         let new = self
             .app
             .service
@@ -51,7 +70,7 @@ impl Running {
         new.secret.expose_secret().to_owned()
     }
 
-    async fn call(
+    pub async fn call(
         &self,
         method: &str,
         path: &str,

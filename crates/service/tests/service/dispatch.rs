@@ -653,9 +653,13 @@ async fn cancelling_a_waiting_target_stops_it(app: TestApp) {
 
 async fn an_auth_error_refreshes_once_then_the_target_waits_not_fails(app: TestApp) {
     let w = world(app).await;
-    let post = w.scheduled(&["@sandbox.facebook"], "Token trouble", 11).await;
-    w.sim.push_fault(Endpoint::FacebookPhotos, Fault::ExpiredToken);
-    w.sim.push_fault(Endpoint::FacebookPhotos, Fault::ExpiredToken);
+    let post = w
+        .scheduled(&["@sandbox.facebook"], "Token trouble", 11)
+        .await;
+    w.sim
+        .push_fault(Endpoint::FacebookPhotos, Fault::ExpiredToken);
+    w.sim
+        .push_fault(Endpoint::FacebookPhotos, Fault::ExpiredToken);
     w.advance(chrono::Duration::minutes(10));
     let first = w.dispatcher.run_once().await.unwrap();
     assert_eq!(first.waiting, 1, "{first:?}");
@@ -664,7 +668,13 @@ async fn an_auth_error_refreshes_once_then_the_target_waits_not_fails(app: TestA
         vec![TargetState::Scheduled],
         "it waits for the account, it is not failed"
     );
-    let t = &w.app.service.timeline(&w.app.admin, post).await.unwrap().targets[0];
+    let t = &w
+        .app
+        .service
+        .timeline(&w.app.admin, post)
+        .await
+        .unwrap()
+        .targets[0];
     assert_eq!(
         t.entries.iter().filter(|e| e.kind == "auth").count(),
         2,

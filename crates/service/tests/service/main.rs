@@ -12,6 +12,8 @@ use natronfx_service::{ErrorKind, PostInput, PostPatch, ScheduleRequest, SlideIn
 use secrecy::{ExposeSecret, SecretString};
 
 mod accounts;
+mod auth;
+mod browse;
 
 /// A post that passes every quality check: two portrait JPEG slides, Instagram and TikTok (private).
 async fn input(app: &TestApp, title: &str) -> PostInput {

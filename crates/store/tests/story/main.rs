@@ -57,6 +57,8 @@ stories!(
     fingerprints_round_trip_in_pages,
 );
 
+mod sessions;
+
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap()
 }

@@ -1,0 +1,145 @@
+//! Reads for people browsing the product (post search by platform and account, the calendar, the audit
+//! log and media in pages, accounts with their token lifetimes) and rendering a carousel spec sent over
+//! the network, which may name stored media but never files on the server.
+
+use chrono::{DateTime, Utc};
+use natronfx_media::CarouselSpec;
+use natronfx_media::render::Background;
+use natronfx_store::{CalendarEntry, MediaCursor, PostSearch, PostSummary, StoredAuditEvent};
+use natronfx_workflow::{Account, Action, User, authorize};
+
+use crate::{MediaView, Result, Service};
+
+/// Longest calendar range one request may read.
+const MAX_CALENDAR_DAYS: i64 = 62;
+
+/// A connected account with what the dashboard shows about its connection.
+#[derive(Debug, Clone)]
+pub struct AccountOverview {
+    /// The account.
+    pub account: Account,
+    /// When its access token stops working, if the platform said (from the sealed credential's metadata;
+    /// nothing is decrypted).
+    pub access_expires_at: Option<DateTime<Utc>>,
+    /// Whether a refresh token is stored, so access can be renewed without the person.
+    pub refreshable: bool,
+}
+
+impl Service {
+    /// A page of posts, newest change first, filtered by state, author, platform and account.
+    pub async fn search_posts(
+        &self,
+        actor: &User,
+        search: &PostSearch,
+    ) -> Result<Vec<PostSummary>> {
+        authorize(actor, Action::ViewPost, None)?;
+        let mut search = search.clone();
+        if search.filter.limit == 0 {
+            search.filter.limit = 50;
+        }
+        Ok(self.store.search_posts(&search).await?)
+    }
+
+    /// Every target with an instant in `[from, to)` (at most about two months), by instant.
+    pub async fn calendar(
+        &self,
+        actor: &User,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<CalendarEntry>> {
+        authorize(actor, Action::ViewPost, None)?;
+        if to <= from || to - from > chrono::Duration::days(MAX_CALENDAR_DAYS) {
+            return Err(natronfx_workflow::Error::InvalidInput {
+                field: "range",
+                reason: format!(
+                    "give a range that ends after it starts, of at most {MAX_CALENDAR_DAYS} days"
+                ),
+            }
+            .into());
+        }
+        Ok(self.store.calendar(from, to).await?)
+    }
+
+    /// Audit events before `before` (a `seq`), newest first. Only admins may read the log.
+    pub async fn audit_page(
+        &self,
+        actor: &User,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<StoredAuditEvent>> {
+        authorize(actor, Action::ViewAudit, None)?;
+        Ok(self.store.audit_page(before, limit.clamp(1, 500)).await?)
+    }
+
+    /// Stored images after `after`, newest first.
+    pub async fn media_page(
+        &self,
+        actor: &User,
+        after: Option<MediaCursor>,
+        limit: u32,
+    ) -> Result<Vec<MediaView>> {
+        authorize(actor, Action::ViewPost, None)?;
+        let records = self.store.media_page(after, limit.clamp(1, 500)).await?;
+        let mut views = Vec::with_capacity(records.len());
+        for r in records {
+            views.push(self.view(r).await?);
+        }
+        Ok(views)
+    }
+
+    /// Everyone on the team (names for authors and reviewers), for anyone signed in.
+    pub async fn team_members(&self, actor: &User) -> Result<Vec<User>> {
+        authorize(actor, Action::ViewPost, None)?;
+        Ok(self.store.list_users().await?)
+    }
+
+    /// The team's approval policy, for anyone signed in.
+    pub async fn team_policy(&self, actor: &User) -> Result<natronfx_workflow::ApprovalPolicy> {
+        authorize(actor, Action::ViewPost, None)?;
+        self.approval_policy().await
+    }
+
+    /// Every account, with its token's lifetime.
+    pub async fn accounts_overview(&self, actor: &User) -> Result<Vec<AccountOverview>> {
+        let accounts = self.list_accounts(actor).await?;
+        let mut out = Vec::with_capacity(accounts.len());
+        for account in accounts {
+            let credentials = self.store.credentials_of(account.id).await?;
+            let field = |name: &str| credentials.iter().find(|c| c.field == name);
+            out.push(AccountOverview {
+                access_expires_at: field("access_token").and_then(|c| c.expires_at),
+                refreshable: field("refresh_token").is_some(),
+                account,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Renders a carousel spec that came over the network and stores its slides. Backgrounds may name
+    /// stored media only: a file path would let the sender read the server's disk, so it is refused.
+    pub async fn render_spec(&self, actor: &User, spec: CarouselSpec) -> Result<Vec<MediaView>> {
+        authorize(actor, Action::CreatePost, None)?;
+        let backgrounds = spec
+            .slides
+            .iter()
+            .filter_map(|s| s.background.as_ref())
+            .chain(spec.defaults.background.as_ref());
+        for background in backgrounds {
+            if let Background::Image { path: Some(_), .. } = background {
+                return Err(natronfx_workflow::Error::InvalidInput {
+                    field: "spec",
+                    reason:
+                        "a background must name stored media (`media = \"<id>\"`), not a file path"
+                            .into(),
+                }
+                .into());
+            }
+        }
+        let options = natronfx_media::RenderOptions {
+            base_dir: None,
+            limits: self.media_limits,
+            quality: None,
+        };
+        self.render_media(actor, spec, options, |_, _| {}).await
+    }
+}
