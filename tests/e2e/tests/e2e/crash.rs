@@ -224,6 +224,18 @@ fn many_posts(cli: &natronfx_e2e::Cli, n: usize, tag: &str) -> Vec<(String, Stri
     posts
 }
 
+/// Worker processes, killed if the test ends early.
+struct Workers(Vec<std::process::Child>);
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        for w in &mut self.0 {
+            let _ = w.kill();
+            let _ = w.wait();
+        }
+    }
+}
+
 #[tokio::test]
 async fn two_worker_processes_on_one_postgres_database_share_the_queue() {
     let db = natronfx_store::testing::TestDb::postgres().await;
@@ -268,18 +280,20 @@ async fn two_worker_processes_on_one_postgres_database_share_the_queue() {
             &env,
         );
         let posts = many_posts(&cli, 15, "Shared queue");
-        let workers: Vec<std::process::Child> = (0..2)
-            .map(|_| {
-                std::process::Command::new(natronfx_e2e::bin("natronfx"))
-                    .arg("worker")
-                    .current_dir(&dir)
-                    .env("RUST_LOG", "warn")
-                    .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-                    .stdout(std::process::Stdio::null())
-                    .spawn()
-                    .expect("start a worker")
-            })
-            .collect();
+        let mut workers = Workers(
+            (0..2)
+                .map(|_| {
+                    std::process::Command::new(natronfx_e2e::bin("natronfx"))
+                        .arg("worker")
+                        .current_dir(&dir)
+                        .env("RUST_LOG", "warn")
+                        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+                        .stdout(std::process::Stdio::null())
+                        .spawn()
+                        .expect("start a worker")
+                })
+                .collect(),
+        );
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             let done = posts.iter().all(|(id, _)| {
@@ -301,7 +315,7 @@ async fn two_worker_processes_on_one_postgres_database_share_the_queue() {
             }
             std::thread::sleep(Duration::from_millis(300));
         }
-        for mut w in workers {
+        for w in workers.0.iter_mut() {
             let _ = std::process::Command::new("kill")
                 .args(["-TERM", &w.id().to_string()])
                 .status();
