@@ -219,14 +219,6 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 /// Due→started latencies (ms) of every target, from the publish log.
 async fn latencies(w: &World) -> Vec<f64> {
     let store = w.app.service.store();
-    let posts = store
-        .list_posts(&natronfx_service::store::PostFilter {
-            limit: 500,
-            ..Default::default()
-        })
-        .await
-        .expect("list");
-    let _ = posts;
     let mut out = Vec::new();
     let mut cursor = None;
     loop {

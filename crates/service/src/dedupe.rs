@@ -35,7 +35,7 @@ impl Service {
         let mut out = Vec::with_capacity(post.slides.len());
         for slide in &post.slides {
             if let Some(known) = self.history.lock().await.hashes.get(&slide.media_id) {
-                out.push(known.clone());
+                out.push(*known);
                 continue;
             }
             let bytes = self.media_content_by_id(slide.media_id).await?;
@@ -53,7 +53,7 @@ impl Service {
             if history.hashes.len() >= HASH_CACHE {
                 history.hashes.clear();
             }
-            history.hashes.insert(slide.media_id, fingerprint.clone());
+            history.hashes.insert(slide.media_id, fingerprint);
             out.push(fingerprint);
         }
         Ok(out)

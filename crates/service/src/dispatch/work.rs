@@ -306,11 +306,7 @@ impl Dispatcher {
     async fn fresh(&self, job: &mut Job) -> Result<Outcome> {
         let now = self.service().now();
         let target = job.target.id;
-        if !job
-            .target
-            .scheduled_at
-            .is_some_and(|at| at.instant() <= now)
-        {
+        if job.target.scheduled_at.is_none_or(|at| at.instant() > now) {
             job.record.next_attempt_at = None;
             let log = job.log(now, "released", "no longer due");
             self.commit(job, Lease::Release, &[log], None).await?;

@@ -35,14 +35,9 @@ async fn scheduled(store: &Arc<dyn Store>, accounts: &[&Account]) -> Post {
     let at = ScheduledAt::new(now() + Duration::hours(1), now()).unwrap();
     events.extend(post.schedule(&author, None, at, now()).unwrap());
     let version = store.save_post(post.snapshot(), &events).await.unwrap();
-    store
-        .post(post.id)
-        .await
-        .map(|p| {
-            assert_eq!(p.version, version);
-            p
-        })
-        .unwrap()
+    let saved = store.post(post.id).await.unwrap();
+    assert_eq!(saved.version, version);
+    saved
 }
 
 fn rand_suffix() -> String {
