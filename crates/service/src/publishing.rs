@@ -128,6 +128,7 @@ impl Service {
         targets: &[String],
     ) -> Result<Post> {
         let post = self.store.post(id).await?;
+        authorize(actor, Action::SchedulePost, Some(&post))?;
         let accounts = self.store.list_accounts().await?;
         let which = Self::target_ids(&post, &accounts, targets, self)?;
         let which = (!which.is_empty()).then_some(which);
@@ -144,8 +145,9 @@ impl Service {
         id: PostId,
         when: &ScheduleRequest,
     ) -> Result<Post> {
-        let at = self.resolve_schedule(when)?;
         let post = self.store.post(id).await?;
+        authorize(actor, Action::SchedulePost, Some(&post))?;
+        let at = self.resolve_schedule(when)?;
         let which: Vec<TargetId> = post
             .targets
             .iter()

@@ -1085,3 +1085,110 @@ pub struct HistoryDto {
     /// Events, oldest first.
     pub items: Vec<AuditEventDto>,
 }
+
+/// A post's publishing history, target by target.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Timeline)]
+pub struct TimelineDto {
+    /// The post.
+    pub post: Uuid,
+    /// Its state.
+    pub state: String,
+    /// Each target with its ledger and every step of every attempt.
+    pub targets: Vec<TargetTimelineDto>,
+}
+
+/// One target's ledger and history.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = TargetTimeline)]
+pub struct TargetTimelineDto {
+    /// The target.
+    pub target: Uuid,
+    /// Its platform.
+    pub platform: PlatformDto,
+    /// The account's name.
+    pub account: String,
+    /// Where it is.
+    pub state: TargetStateDto,
+    /// When it is (or was) due.
+    pub scheduled_at: Option<DateTime<Utc>>,
+    /// The platform's id of the live post.
+    pub platform_post_id: Option<String>,
+    /// Link to it.
+    pub permalink: Option<String>,
+    /// When it went live.
+    pub published_at: Option<DateTime<Utc>>,
+    /// The last error, in words.
+    pub last_error: Option<String>,
+    /// Failed tries so far.
+    pub retries: i32,
+    /// When it next needs work.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Every step, oldest first.
+    pub entries: Vec<TimelineEntryDto>,
+}
+
+/// One step of a publish.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = TimelineEntry)]
+pub struct TimelineEntryDto {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Which attempt.
+    pub attempt: i64,
+    /// `started`, `remote-id`, `processing`, `published`, `retry`, `failed`, `unknown`, `reconciled`, ...
+    pub kind: String,
+    /// In words.
+    pub message: String,
+    /// A remote id.
+    pub remote_id: Option<String>,
+    /// The platform's HTTP status.
+    pub http_status: Option<i32>,
+    /// The platform's error code.
+    pub error_code: Option<String>,
+    /// The platform's trace id.
+    pub trace_id: Option<String>,
+    /// How long the call took.
+    pub duration_ms: Option<i64>,
+}
+
+impl From<natronfx_service::Timeline> for TimelineDto {
+    fn from(t: natronfx_service::Timeline) -> Self {
+        TimelineDto {
+            post: t.post.as_uuid(),
+            state: t.state,
+            targets: t
+                .targets
+                .into_iter()
+                .map(|t| TargetTimelineDto {
+                    target: t.target.as_uuid(),
+                    platform: t.platform.into(),
+                    account: t.account,
+                    state: t.state.into(),
+                    scheduled_at: t.scheduled_at,
+                    platform_post_id: t.platform_post_id,
+                    permalink: t.permalink,
+                    published_at: t.published_at,
+                    last_error: t.last_error,
+                    retries: t.retries,
+                    next_attempt_at: t.next_attempt_at,
+                    entries: t
+                        .entries
+                        .into_iter()
+                        .map(|e| TimelineEntryDto {
+                            at: e.at,
+                            attempt: e.attempt,
+                            kind: e.kind,
+                            message: e.message,
+                            remote_id: e.remote_id,
+                            http_status: e.http_status,
+                            error_code: e.error_code,
+                            trace_id: e.trace_id,
+                            duration_ms: e.duration_ms,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+}

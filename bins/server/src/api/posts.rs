@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 use super::dto::{
     AuditEventDto, CommentDto, ErrorBody, FindingsDto, FixedDto, HistoryDto, NewPostDto, NoteDto,
     Page, PlatformBodyDto, PlatformDto, PostDto, PostPatchDto, PostStateDto, PostSummaryDto,
-    PreviewDto, ScheduleDto, TargetsDto,
+    PreviewDto, ScheduleDto, TargetsDto, TimelineDto,
 };
 use super::{Body, decode_cursor, encode_cursor, optional_body, parse_id};
 use crate::ApiError;
@@ -40,6 +40,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(schedule))
         .routes(routes!(unschedule))
         .routes(routes!(archive))
+        .routes(routes!(timeline))
+        .routes(routes!(retry))
+        .routes(routes!(cancel))
 }
 
 fn post_id(raw: &str) -> Result<PostId, ApiError> {
@@ -334,4 +337,57 @@ async fn archive(
 ) -> Result<Json<PostDto>, ApiError> {
     let note = optional_body::<NoteDto>(&body)?.note;
     Ok(dto(&s.archive_post(&user, post_id(&id)?, note).await?))
+}
+
+/// The publishing timeline: every attempt of every target, remote ids, platform ids, links and errors.
+#[utoipa::path(get, path = "/posts/{id}/timeline", tag = "posts", params(("id" = String, Path, description = "post id")),
+    responses((status = 200, body = TimelineDto), (status = "4XX", body = ErrorBody)))]
+async fn timeline(
+    State(s): State<Service>,
+    Actor(user): Actor,
+    Path(id): Path<String>,
+) -> Result<Json<TimelineDto>, ApiError> {
+    Ok(Json(s.timeline(&user, post_id(&id)?).await?.into()))
+}
+
+/// Puts failed and missed targets back on the schedule: now, or at the local time given.
+#[utoipa::path(post, path = "/posts/{id}/retry", tag = "posts", params(("id" = String, Path, description = "post id")),
+    request_body(content = Option<ScheduleDto>, description = "optional; `local` may be `now` (the default)"),
+    responses((status = 200, body = PostDto), (status = "4XX", body = ErrorBody)))]
+async fn retry(
+    State(s): State<Service>,
+    Actor(user): Actor,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<PostDto>, ApiError> {
+    let request = if body.iter().all(u8::is_ascii_whitespace) {
+        natronfx_service::ScheduleRequest {
+            local: "now".into(),
+            zone: "UTC".into(),
+            ambiguity: Default::default(),
+            targets: vec![],
+            expected_version: None,
+        }
+    } else {
+        serde_json::from_slice::<ScheduleDto>(&body)
+            .map_err(|e| ApiError::bad_request("invalid-json", format!("invalid JSON body: {e}")))?
+            .into()
+    };
+    Ok(dto(&s.retry_post(&user, post_id(&id)?, &request).await?))
+}
+
+/// Stops targets (all that can be, when none are named) for good before they are sent.
+#[utoipa::path(post, path = "/posts/{id}/cancel", tag = "posts", params(("id" = String, Path, description = "post id")),
+    request_body(content = Option<TargetsDto>, description = "optional"),
+    responses((status = 200, body = PostDto), (status = "4XX", body = ErrorBody)))]
+async fn cancel(
+    State(s): State<Service>,
+    Actor(user): Actor,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<PostDto>, ApiError> {
+    let targets = optional_body::<TargetsDto>(&body)?.targets;
+    Ok(dto(&s
+        .cancel_targets(&user, post_id(&id)?, &targets)
+        .await?))
 }
