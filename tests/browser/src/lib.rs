@@ -81,7 +81,8 @@ impl Drop for Driver {
     fn drop(&mut self) {
         #[cfg(unix)]
         let _ = Command::new("kill")
-            .args(["-TERM", &format!("-{}", self.child.id())])
+            // `--` so that the negative number is read as a process group, never as an option.
+            .args(["-s", "TERM", "--", &format!("-{}", self.child.id())])
             .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
