@@ -87,6 +87,19 @@ pub struct ScheduleRequest {
     pub expected_version: Option<i64>,
 }
 
+impl ScheduleRequest {
+    /// Every unsent target, now (a second ahead, so the dispatcher picks it up at once).
+    pub fn now() -> ScheduleRequest {
+        ScheduleRequest {
+            local: "now".into(),
+            zone: "UTC".into(),
+            ambiguity: Default::default(),
+            targets: vec![],
+            expected_version: None,
+        }
+    }
+}
+
 /// Whether an operation must pass the quality checks before it is saved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Gate {

@@ -361,13 +361,7 @@ async fn retry(
     body: Bytes,
 ) -> Result<Json<PostDto>, ApiError> {
     let request = if body.iter().all(u8::is_ascii_whitespace) {
-        natronfx_service::ScheduleRequest {
-            local: "now".into(),
-            zone: "UTC".into(),
-            ambiguity: Default::default(),
-            targets: vec![],
-            expected_version: None,
-        }
+        natronfx_service::ScheduleRequest::now()
     } else {
         serde_json::from_slice::<ScheduleDto>(&body)
             .map_err(|e| ApiError::bad_request("invalid-json", format!("invalid JSON body: {e}")))?

@@ -51,6 +51,7 @@ both!(
     the_ledger_refuses_a_second_send_and_republish_is_deliberate,
     cancelling_a_waiting_target_stops_it,
     an_auth_error_refreshes_once_then_the_target_waits_not_fails,
+    archiving_a_scheduled_post_stops_its_targets,
 );
 
 struct World {
@@ -318,17 +319,7 @@ async fn retries_run_out_into_failed_with_the_last_error(app: TestApp) {
     // A person retries; it goes out once.
     w.app
         .service
-        .schedule_post(
-            &w.app.editor,
-            post,
-            ScheduleRequest {
-                local: "now".into(),
-                zone: "UTC".into(),
-                ambiguity: Default::default(),
-                targets: vec![],
-                expected_version: None,
-            },
-        )
+        .schedule_post(&w.app.editor, post, ScheduleRequest::now())
         .await
         .unwrap();
     w.settle().await;
@@ -524,17 +515,7 @@ async fn missed_targets_wait_for_a_person(app: TestApp) {
     // A person publishes it now.
     w.app
         .service
-        .schedule_post(
-            &w.app.editor,
-            post,
-            ScheduleRequest {
-                local: "now".into(),
-                zone: "UTC".into(),
-                ambiguity: Default::default(),
-                targets: vec![],
-                expected_version: None,
-            },
-        )
+        .schedule_post(&w.app.editor, post, ScheduleRequest::now())
         .await
         .unwrap();
     w.settle().await;
@@ -589,13 +570,7 @@ async fn the_ledger_refuses_a_second_send_and_republish_is_deliberate(app: TestA
     assert_eq!(w.live("sandbox-facebook"), 1, "not sent again");
     assert_eq!(w.state(post).await, PostState::Published);
     // A republish needs a reason and is audited; then it goes out again.
-    let now = ScheduleRequest {
-        local: "now".into(),
-        zone: "UTC".into(),
-        ambiguity: Default::default(),
-        targets: vec![],
-        expected_version: None,
-    };
+    let now = ScheduleRequest::now();
     let err = w
         .app
         .service
@@ -686,4 +661,20 @@ async fn an_auth_error_refreshes_once_then_the_target_waits_not_fails(app: TestA
     w.settle().await;
     assert_eq!(w.live("sandbox-facebook"), 1);
     assert_eq!(w.state(post).await, PostState::Published);
+}
+
+async fn archiving_a_scheduled_post_stops_its_targets(app: TestApp) {
+    let w = world(app).await;
+    let post = w
+        .scheduled(&["@sandbox.facebook"], "Archived in time", 12)
+        .await;
+    w.advance(chrono::Duration::minutes(10));
+    w.app
+        .service
+        .archive_post(&w.app.editor, post, Some("not this one".into()))
+        .await
+        .unwrap();
+    assert_eq!(w.settle().await.claimed, 0);
+    assert_eq!(w.live("sandbox-facebook"), 0);
+    assert_eq!(w.target_states(post).await, vec![TargetState::Cancelled]);
 }
