@@ -1,17 +1,21 @@
 //! `/metrics` in the Prometheus text format: requests by route, method and status with their durations,
 //! and the publishing figures the dispatcher and the token refresher report through [`Metrics`]'s hooks
-//! (publish outcomes by platform and class, queue depth, token refreshes).
+//! (publish outcomes by platform and class, token refreshes: [`Metrics`] is the service's
+//! [`Observer`]), and the publishing queue's depth by state, read from the database at each scrape so
+//! that every process reports the one shared queue.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use natronfx_service::Observer;
+use natronfx_service::store::QueueDepth;
+use natronfx_service::workflow::Platform;
 
 use crate::state::AppState;
 
@@ -22,7 +26,7 @@ pub struct Metrics {
     durations: Mutex<BTreeMap<(String, String), (f64, u64)>>,
     publishes: Mutex<BTreeMap<(String, String), u64>>,
     token_refreshes: Mutex<BTreeMap<(String, String), u64>>,
-    queue_depth: AtomicI64,
+    queue_depth: Mutex<Option<QueueDepth>>,
 }
 
 fn bump<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, key: K) {
@@ -56,18 +60,21 @@ impl Metrics {
         entry.1 += 1;
     }
 
-    /// Hook for the dispatcher: one publish attempt ended, with its outcome class (`published`,
-    /// `retryable`, `rate_limited`, `auth`, `terminal`, `unknown`).
+    /// One worker pass over a target ended, with its outcome (`published`, `failed`, `retrying`,
+    /// `waiting`, `needs_attention`, `refused`).
     pub fn record_publish(&self, platform: &str, outcome: &str) {
         bump(&self.publishes, (platform.to_owned(), outcome.to_owned()));
     }
 
-    /// Hook for the dispatcher: how many targets are due and not yet claimed.
-    pub fn set_queue_depth(&self, depth: i64) {
-        self.queue_depth.store(depth, Ordering::Relaxed);
+    /// The queue as last read: targets by state.
+    pub fn set_queue_depth(&self, depth: QueueDepth) {
+        *self
+            .queue_depth
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(depth);
     }
 
-    /// Hook for the token refresher: one refresh ended (`ok` or `failed`).
+    /// One token refresh ended (`ok` or `failed`).
     pub fn record_token_refresh(&self, platform: &str, outcome: &str) {
         bump(
             &self.token_refreshes,
@@ -130,13 +137,26 @@ impl Metrics {
                 label(&outcome)
             );
         }
-        out.push_str("# HELP natronfx_publish_queue_depth Targets due and not yet claimed.\n");
-        out.push_str("# TYPE natronfx_publish_queue_depth gauge\n");
-        let _ = writeln!(
-            out,
-            "natronfx_publish_queue_depth {}",
-            self.queue_depth.load(Ordering::Relaxed)
+        out.push_str(
+            "# HELP natronfx_publish_queue_depth Publishing targets by state: due and not yet claimed, \
+             scheduled later, in flight, missed, waiting for a person.\n",
         );
+        out.push_str("# TYPE natronfx_publish_queue_depth gauge\n");
+        let depth = *self
+            .queue_depth
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(d) = depth {
+            for (state, n) in [
+                ("due", d.due),
+                ("waiting", d.waiting),
+                ("in_flight", d.in_flight),
+                ("missed", d.missed),
+                ("needs_attention", d.needs_attention),
+            ] {
+                let _ = writeln!(out, "natronfx_publish_queue_depth{{state=\"{state}\"}} {n}");
+            }
+        }
         out.push_str("# HELP natronfx_token_refreshes_total Access token refreshes by platform and outcome.\n");
         out.push_str("# TYPE natronfx_token_refreshes_total counter\n");
         for ((platform, outcome), n) in lock(&self.token_refreshes) {
@@ -171,8 +191,30 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     response
 }
 
-/// `GET /metrics`.
+impl Observer for Metrics {
+    fn publish_attempt_ended(&self, platform: Platform, outcome: &'static str) {
+        self.record_publish(&platform.to_string(), outcome);
+    }
+
+    fn token_refresh_ended(&self, platform: Platform, outcome: &'static str) {
+        self.record_token_refresh(&platform.to_string(), outcome);
+    }
+}
+
+/// `GET /metrics`. The queue is read first; when the database cannot answer, the other families are
+/// still served and the queue gauge is left out rather than shown stale.
 pub async fn serve(State(state): State<AppState>) -> Response {
+    match state.service.queue_depth().await {
+        Ok(depth) => state.metrics.set_queue_depth(depth),
+        Err(e) => {
+            tracing::warn!(code = e.code(), error = %e, "metrics: could not read the queue depth");
+            *state
+                .metrics
+                .queue_depth
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        }
+    }
     (
         [(
             header::CONTENT_TYPE,
@@ -194,7 +236,10 @@ mod tests {
         m.record_request("GET", "/api/v1/posts/{id}", 200, 0.25);
         m.record_publish("tiktok", "published");
         m.record_token_refresh("instagram", "ok");
-        m.set_queue_depth(3);
+        m.set_queue_depth(QueueDepth {
+            due: 3,
+            ..QueueDepth::default()
+        });
         m.record_request("GET", "we\"ird", 404, 0.0);
         let text = m.render();
         assert!(text.contains(
@@ -206,7 +251,8 @@ mod tests {
         assert!(text.contains(
             "natronfx_publish_outcomes_total{platform=\"tiktok\",outcome=\"published\"} 1"
         ));
-        assert!(text.contains("natronfx_publish_queue_depth 3"));
+        assert!(text.contains("natronfx_publish_queue_depth{state=\"due\"} 3"));
+        assert!(text.contains("natronfx_publish_queue_depth{state=\"missed\"} 0"));
         assert!(
             text.contains(
                 "natronfx_token_refreshes_total{platform=\"instagram\",outcome=\"ok\"} 1"

@@ -1079,7 +1079,14 @@ impl Service {
                 .await);
         };
         tracing::debug!(account = %id, %login, "refreshing tokens");
-        match connector.refresh(&secret.into_secret_string()).await {
+        let answer = connector.refresh(&secret.into_secret_string()).await;
+        let refreshed =
+            matches!(&answer, Ok(grant) if !grant.access_token.expose_secret().is_empty());
+        self.observer().token_refresh_ended(
+            connection.account.platform,
+            if refreshed { "ok" } else { "failed" },
+        );
+        match answer {
             Ok(grant) if !grant.access_token.expose_secret().is_empty() => {
                 let access_expires_at = grant.expires_in.map(|d| now + secs(d));
                 let mut sealed = vec![seal(

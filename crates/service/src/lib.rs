@@ -27,6 +27,7 @@ pub mod dispatch;
 mod error;
 mod generate;
 mod media;
+mod observe;
 mod people;
 mod posts;
 mod publishing;
@@ -58,7 +59,8 @@ pub use generate::{
     ProvenanceView, SlideFit,
 };
 pub use media::{MediaConfig, MediaView};
-pub use people::NewToken;
+pub use observe::{Observer, Unobserved};
+pub use people::{FirstAdmin, NewToken};
 pub use posts::{PostInput, PostPatch, PostView, ScheduleRequest, SlideInput, TargetInput};
 pub use publishing::{TargetTimeline, Timeline, TimelineEntry};
 
@@ -81,6 +83,7 @@ pub struct Service {
     images: Option<Arc<natronfx_platforms::OpenAiImages>>,
     accounts: accounts::AccountsState,
     auth: AuthConfig,
+    observer: Arc<dyn Observer>,
 }
 
 impl Service {
@@ -96,7 +99,20 @@ impl Service {
             images: None,
             accounts: Default::default(),
             auth: AuthConfig::default(),
+            observer: Arc::new(Unobserved),
         }
+    }
+
+    /// The same service reporting publish outcomes and token refreshes to `observer` (the server's
+    /// metrics).
+    pub fn with_observer(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observer = observer;
+        self
+    }
+
+    /// Who hears about publish outcomes and token refreshes.
+    pub(crate) fn observer(&self) -> &dyn Observer {
+        self.observer.as_ref()
     }
 
     /// The same service judging posts by the team's quality rules (banned terms, TikTok settings).

@@ -29,6 +29,21 @@ pub(super) enum Outcome {
     Skipped,
 }
 
+impl Outcome {
+    /// How the observer counts it; a skipped target was not worked at all.
+    fn label(self) -> Option<&'static str> {
+        Some(match self {
+            Outcome::Published => "published",
+            Outcome::Failed => "failed",
+            Outcome::Retrying => "retrying",
+            Outcome::Waiting => "waiting",
+            Outcome::NeedsAttention => "needs_attention",
+            Outcome::Refused => "refused",
+            Outcome::Skipped => return None,
+        })
+    }
+}
+
 /// A change to the post that goes with a ledger write: a workflow operation returning audit events.
 type Change<'a> = &'a (dyn Fn(&mut Post) -> natronfx_workflow::Result<Vec<AuditEvent>> + Sync);
 
@@ -179,28 +194,32 @@ impl Dispatcher {
             progress,
             publisher,
         };
-        match job.target.state {
+        let outcome = match job.target.state {
             TargetState::Scheduled => self.fresh(&mut job).await,
             TargetState::Publishing => {
                 if claim.abandoned && job.record.unknown_since.is_none() {
                     // The last holder vanished mid-attempt: its last call may have happened unrecorded.
                     job.record.unknown_since = Some(service.now());
                 }
-                let token = match self.token(&job).await {
-                    Ok(t) => t,
-                    Err(outcome) => return outcome,
-                };
-                if job.record.unknown_since.is_some() {
-                    self.reconcile(&mut job, token).await
-                } else {
-                    self.drive(&mut job, token).await
+                match self.token(&job).await {
+                    Err(outcome) => outcome,
+                    Ok(token) if job.record.unknown_since.is_some() => {
+                        self.reconcile(&mut job, token).await
+                    }
+                    Ok(token) => self.drive(&mut job, token).await,
                 }
             }
             _ => {
                 self.release(claim, "no longer waiting to be published")
                     .await
             }
+        };
+        if let Some(label) = outcome.as_ref().ok().and_then(|o| o.label()) {
+            service
+                .observer()
+                .publish_attempt_ended(job.target.platform, label);
         }
+        outcome
     }
 
     /// The request the platform gets: title, the caption as published, the slides' public URLs.
