@@ -63,6 +63,10 @@ pub struct ServerConfig {
     pub public_url: String,
     /// Take the client address from `X-Forwarded-For` (only behind a reverse proxy that sets it).
     pub trust_forwarded_for: bool,
+    /// The email of the admin the server creates when it starts on a database with no users. The
+    /// password comes from the `NATRONFX_ADMIN_PASSWORD` environment variable, or is made up and
+    /// printed once.
+    pub first_admin_email: String,
 }
 
 /// Logging settings.
@@ -91,6 +95,7 @@ impl Default for ServerConfig {
             request_timeout_secs: 30,
             public_url: "http://127.0.0.1:8080".into(),
             trust_forwarded_for: false,
+            first_admin_email: "admin@example.com".into(),
         }
     }
 }

@@ -21,6 +21,16 @@ pub struct NewToken {
     pub secret: SecretString,
 }
 
+/// The first admin made by [`Service::first_run`].
+#[derive(Debug)]
+pub struct FirstAdmin {
+    /// The admin.
+    pub user: User,
+    /// The password, when it was made up here: shown once, then only its hash exists. `None` when the
+    /// caller gave it. `Debug` prints it redacted.
+    pub generated_password: Option<SecretString>,
+}
+
 /// Prefix of every API token, so leaked tokens are easy to recognise and scan for.
 const TOKEN_PREFIX: &str = "nfx_";
 /// Shortest password accepted.
@@ -123,6 +133,39 @@ impl Service {
             self.store.insert_account(&account, &event).await?;
         }
         Ok(admin)
+    }
+
+    /// On a database with no users yet, does [`Service::init`] as a server's first start does: the
+    /// first admin (`email`, with `password` or else a random one to show once) and the sandbox
+    /// accounts. `None` when someone exists already, also when another process won the race.
+    pub async fn first_run(
+        &self,
+        email: &str,
+        password: Option<SecretString>,
+    ) -> Result<Option<FirstAdmin>> {
+        if !self.store.list_users().await?.is_empty() {
+            return Ok(None);
+        }
+        let (password, generated) = match password {
+            Some(p) => (p, false),
+            None => {
+                let mut raw = [0u8; 15];
+                rand::rng().fill_bytes(&mut raw);
+                let text = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
+                (SecretString::from(text), true)
+            }
+        };
+        match self.init(email, "Admin", &password).await {
+            Ok(user) => {
+                tracing::info!(user = %user.id, "first admin created");
+                Ok(Some(FirstAdmin {
+                    user,
+                    generated_password: generated.then_some(password),
+                }))
+            }
+            Err(Error::AlreadyInitialized(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// The enabled user with this email: who the CLI acts as.

@@ -367,11 +367,22 @@ fn the_readme_run_command_serves_on_the_default_sqlite_database_and_stops_on_sig
         "{}",
         server.banner
     );
+    // The first start makes the admin and prints the made-up password once.
     assert!(
-        server.banner.contains("natronfx init"),
-        "a fresh install says how to begin: {}",
+        server
+            .banner
+            .contains("first run: created the admin admin@example.com"),
+        "{}",
         server.banner
     );
+    let password = server
+        .banner
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("password: "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the password is printed")
+        .to_owned();
+    assert!(password.len() >= 16, "{password}");
     assert!(
         dir.join("natronfx.db").is_file(),
         "the default database is created in the working folder"
@@ -407,8 +418,41 @@ fn the_readme_run_command_serves_on_the_default_sqlite_database_and_stops_on_sig
         (health.as_u16(), ready.as_u16(), api.as_u16()),
         (200, 200, 401)
     );
+    // The printed password signs the admin in, and the sandbox accounts are there to publish to.
+    let accounts = rt.block_on(async {
+        let c = reqwest::Client::new();
+        let login = c
+            .post(format!("{base}/api/v1/session"))
+            .json(&serde_json::json!({"email": "admin@example.com", "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.status().as_u16(), 200);
+        let cookie = login.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let body: serde_json::Value = c
+            .get(format!("{base}/api/v1/accounts"))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["items"].as_array().unwrap().len()
+    });
+    assert_eq!(accounts, 3, "one sandbox account per platform");
     let status = server.terminate();
     assert!(status.success(), "a graceful stop exits 0: {status:?}");
+    // A second start finds the admin and makes nobody.
+    let again = Server::start(&dir, &["--listen", "127.0.0.1:0"]);
+    assert!(!again.banner.contains("first run"), "{}", again.banner);
+    assert!(again.terminate().success());
 }
 
 #[test]
