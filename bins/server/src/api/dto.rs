@@ -1192,3 +1192,113 @@ impl From<natronfx_service::Timeline> for TimelineDto {
         }
     }
 }
+
+impl From<&natronfx_service::AccountView> for AccountDto {
+    fn from(a: &natronfx_service::AccountView) -> Self {
+        AccountDto {
+            id: a.id.as_uuid(),
+            platform: a.platform.into(),
+            external_id: a.external_id.clone(),
+            display_name: a.display_name.clone(),
+            status: a.status.into(),
+            sandbox: a.sandbox,
+            created_at: a.created_at,
+            access_expires_at: a.access_expires_at,
+            refreshable: a
+                .credentials
+                .iter()
+                .any(|c| c.field == natronfx_service::accounts::REFRESH_TOKEN),
+        }
+    }
+}
+
+/// Which platform to connect.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = ConnectRequest)]
+pub struct ConnectDto {
+    /// The platform whose consent screen to open.
+    pub platform: PlatformDto,
+}
+
+/// Where an account connection starts: send the person's browser to `authorize_url`; the platform
+/// sends it back to `redirect_uri` with a code and this `state`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ConnectStart)]
+pub struct ConnectStartDto {
+    /// The platform.
+    pub platform: PlatformDto,
+    /// The platform's consent screen.
+    pub authorize_url: String,
+    /// Single-use, bound to the caller, valid for ten minutes.
+    pub state: String,
+    /// Where the platform sends the browser back.
+    pub redirect_uri: String,
+    /// When the state stops being accepted.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl From<natronfx_service::ConnectStart> for ConnectStartDto {
+    fn from(s: natronfx_service::ConnectStart) -> Self {
+        ConnectStartDto {
+            platform: s.platform.into(),
+            authorize_url: s.authorize_url,
+            state: s.state,
+            redirect_uri: s.redirect_uri,
+            expires_at: s.expires_at,
+        }
+    }
+}
+
+/// The URL (or just its query) the platform sent the browser back to.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = ConnectCallback)]
+pub struct CallbackDto {
+    /// E.g. `https://app.example/accounts/callback?code=...&state=...`.
+    pub callback: String,
+}
+
+/// What a refresh did.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = RefreshResult)]
+pub struct RefreshDto {
+    /// The account afterwards.
+    pub account: AccountDto,
+    /// Whether new tokens were obtained.
+    pub refreshed: bool,
+    /// Why not, when they were not.
+    pub note: Option<String>,
+}
+
+/// How to disconnect.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(as = DisconnectRequest)]
+pub struct DisconnectDto {
+    /// Delete the stored credentials even when the platform cannot be told (the revoke failed).
+    #[serde(default)]
+    pub purge: bool,
+}
+
+/// What disconnecting did.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = DisconnectResult)]
+pub struct DisconnectedDto {
+    /// The account afterwards (`disconnected`).
+    pub account: AccountDto,
+    /// `revoked`, `not-offered`, `not-attempted` or `failed`.
+    pub revoke: String,
+    /// Why the token was not revoked, when it was not.
+    pub revoke_note: Option<String>,
+    /// How many stored secrets were deleted.
+    pub credentials_deleted: u64,
+}
+
+/// What a person found on the platform about a target whose outcome was unknown.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = ResolveRequest)]
+pub struct ResolveDto {
+    /// Whether the post is live on the platform.
+    pub live: bool,
+    /// What they saw (a link, a time).
+    #[serde(default)]
+    pub note: Option<String>,
+}

@@ -7,6 +7,7 @@
 //!
 //! Handlers only translate HTTP to service calls and back: no business rule here.
 
+mod accounts;
 pub mod dto;
 mod media;
 mod people;
@@ -51,6 +52,7 @@ pub use media::{image_response as media_image, read_files};
         (name = "media", description = "Images: upload, render, read"),
         (name = "people", description = "You, people and API tokens"),
         (name = "team", description = "Accounts, the approval policy, the calendar and the audit log"),
+        (name = "accounts", description = "Connecting, refreshing and disconnecting platform accounts"),
     )
 )]
 struct ApiDoc;
@@ -87,6 +89,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(posts::routes())
         .merge(media::routes())
         .merge(team::routes())
+        .merge(accounts::routes())
 }
 
 /// Everything under `/api/v1` (the document itself at `/api/v1/openapi.json`).

@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 use super::dto::{
     AuditEventDto, CommentDto, ErrorBody, FindingsDto, FixedDto, HistoryDto, NewPostDto, NoteDto,
     Page, PlatformBodyDto, PlatformDto, PostDto, PostPatchDto, PostStateDto, PostSummaryDto,
-    PreviewDto, ScheduleDto, TargetsDto, TimelineDto,
+    PreviewDto, ResolveDto, ScheduleDto, TargetsDto, TimelineDto,
 };
 use super::{Body, decode_cursor, encode_cursor, optional_body, parse_id};
 use crate::ApiError;
@@ -43,6 +43,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(timeline))
         .routes(routes!(retry))
         .routes(routes!(cancel))
+        .routes(routes!(resolve))
 }
 
 fn post_id(raw: &str) -> Result<PostId, ApiError> {
@@ -383,5 +384,22 @@ async fn cancel(
     let targets = optional_body::<TargetsDto>(&body)?.targets;
     Ok(dto(&s
         .cancel_targets(&user, post_id(&id)?, &targets)
+        .await?))
+}
+
+/// Settles a target whose outcome needs attention, after a person looked on the platform: live, or
+/// not live (it can then be retried).
+#[utoipa::path(post, path = "/posts/{id}/targets/{target}/resolve", tag = "posts",
+    params(("id" = String, Path, description = "post id"), ("target" = String, Path, description = "target id")),
+    request_body = ResolveDto,
+    responses((status = 200, body = PostDto), (status = "4XX", body = ErrorBody)))]
+async fn resolve(
+    State(s): State<Service>,
+    Actor(user): Actor,
+    Path((id, target)): Path<(String, String)>,
+    Body(body): Body<ResolveDto>,
+) -> Result<Json<PostDto>, ApiError> {
+    Ok(dto(&s
+        .resolve_target(&user, post_id(&id)?, &target, body.live, body.note)
         .await?))
 }

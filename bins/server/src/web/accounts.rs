@@ -1,19 +1,123 @@
-//! Connected accounts: status, sandbox or real, token lifetime, and a banner when one needs reconnecting.
-//! Connecting and disconnecting link to the account-connection routes.
+//! Connected accounts: status, sandbox or real, token lifetime, a banner when one needs reconnecting;
+//! connecting through the platform's consent screen (the OAuth callback comes back here), refreshing
+//! now, and disconnecting, which deletes every stored secret of the account (with "purge", even when the
+//! platform cannot be told).
 
-use axum::Router;
-use axum::extract::{Query, State};
-use axum::routing::get;
+use axum::extract::{Path, Query, State};
+use axum::http::Uri;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
 use chrono::Utc;
 use maud::html;
-use natronfx_service::workflow::{AccountStatus, Action, Platform, authorize};
+use natronfx_service::workflow::{AccountId, AccountStatus, Action, Platform, authorize};
+use serde::Deserialize;
 
 use super::layout::{Flash, Section, page, when};
-use super::{PageResult, Viewer, fail, html_page};
+use super::{PageResult, Viewer, fail, html_page, see_error, see_notice};
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/accounts", get(accounts))
+    Router::new()
+        .route("/accounts", get(accounts))
+        .route("/accounts/connect/{platform}", post(connect))
+        .route("/accounts/callback", get(callback))
+        .route("/accounts/{id}/refresh", post(refresh))
+        .route("/accounts/{id}/disconnect", post(disconnect))
+}
+
+const BACK: &str = "/accounts";
+
+/// Starts the platform's consent screen: the browser goes there and comes back to `/accounts/callback`.
+async fn connect(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(platform): Path<String>,
+) -> Response {
+    let platform: Platform = match platform.parse() {
+        Ok(p) => p,
+        Err(e) => return see_error(BACK, natronfx_service::Error::from(e)),
+    };
+    match state.service.start_connect(&v.session.user, platform).await {
+        Ok(start) => Redirect::to(&start.authorize_url).into_response(),
+        Err(e) => see_error(BACK, e),
+    }
+}
+
+/// Where the platform sends the browser back: the state must be one this person started.
+async fn callback(State(state): State<AppState>, v: Viewer, uri: Uri) -> Response {
+    let query = uri.query().unwrap_or_default();
+    match state.service.finish_connect(&v.session.user, query).await {
+        Ok(accounts) => {
+            let names: Vec<String> = accounts
+                .iter()
+                .map(|a| format!("{} ({})", a.display_name, a.platform))
+                .collect();
+            see_notice(BACK, &format!("Connected {}", names.join(", ")))
+        }
+        Err(e) => see_error(BACK, e),
+    }
+}
+
+#[allow(
+    clippy::result_large_err,
+    reason = "the error is the redirect to answer, built once"
+)]
+fn account_id(raw: &str) -> Result<AccountId, Response> {
+    raw.parse::<AccountId>()
+        .map_err(|e| see_error(BACK, natronfx_service::Error::from(e)))
+}
+
+async fn refresh(State(state): State<AppState>, v: Viewer, Path(id): Path<String>) -> Response {
+    let id = match account_id(&id) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    match state.service.refresh_account(&v.session.user, id).await {
+        Ok(r) if r.refreshed => see_notice(BACK, &format!("Refreshed {}", r.account.display_name)),
+        Ok(r) => see_notice(
+            BACK,
+            &format!(
+                "{}: {}",
+                r.account.display_name,
+                r.note.as_deref().unwrap_or("nothing to refresh")
+            ),
+        ),
+        Err(e) => see_error(BACK, e),
+    }
+}
+
+/// The disconnect form: `purge` deletes the credentials even when the platform cannot revoke them.
+#[derive(Debug, Default, Deserialize)]
+pub struct DisconnectForm {
+    #[serde(default)]
+    purge: Option<String>,
+}
+
+async fn disconnect(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(id): Path<String>,
+    Form(f): Form<DisconnectForm>,
+) -> Response {
+    let id = match account_id(&id) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    let purge = f.purge.is_some_and(|p| !p.is_empty() && p != "0");
+    match state.service.disconnect(&v.session.user, id, purge).await {
+        Ok(r) => see_notice(
+            BACK,
+            &format!(
+                "Disconnected {}: {} stored secret{} deleted; token {}",
+                r.account.display_name,
+                r.credentials_deleted,
+                if r.credentials_deleted == 1 { "" } else { "s" },
+                r.revoke.replace('-', " ")
+            ),
+        ),
+        Err(e) => see_error(BACK, e),
+    }
 }
 
 /// How long until `at`, in words.
@@ -50,7 +154,10 @@ async fn accounts(
             @if can_manage {
                 div.actions {
                     @for p in Platform::ALL {
-                        a.button href={ "/accounts/connect/" (p) } { "Connect " (p) }
+                        form method="post" action={ "/accounts/connect/" (p) } {
+                            (super::layout::csrf_field(c.csrf))
+                            button type="submit" { "Connect " (p) }
+                        }
                     }
                 }
             }
@@ -81,12 +188,25 @@ async fn accounts(
                             td.opt { (when(a.account.created_at, v.tz)) }
                             @if can_manage {
                                 td {
-                                    @if a.account.status == AccountStatus::NeedsReconnect {
-                                        a.button.small.primary href={ "/accounts/connect/" (a.account.platform) } { "Reconnect" }
-                                    } @else if !a.account.sandbox {
-                                        form method="post" action={ "/accounts/" (a.account.id) "/disconnect" } {
-                                            (super::layout::csrf_field(c.csrf))
-                                            button.small.danger type="submit" data-confirm="Disconnect this account? Scheduled posts to it will not publish." { "Disconnect" }
+                                    div.actions {
+                                        @if matches!(a.account.status, AccountStatus::NeedsReconnect | AccountStatus::Disconnected) && !a.account.sandbox {
+                                            form method="post" action={ "/accounts/connect/" (a.account.platform) } {
+                                                (super::layout::csrf_field(c.csrf))
+                                                button.small.primary type="submit" { "Reconnect" }
+                                            }
+                                        }
+                                        @if a.account.status == AccountStatus::Connected && !a.account.sandbox {
+                                            form method="post" action={ "/accounts/" (a.account.id) "/refresh" } {
+                                                (super::layout::csrf_field(c.csrf))
+                                                button.small type="submit" { "Refresh now" }
+                                            }
+                                        }
+                                        @if a.account.status != AccountStatus::Disconnected && !a.account.sandbox {
+                                            form.disconnect method="post" action={ "/accounts/" (a.account.id) "/disconnect" } {
+                                                (super::layout::csrf_field(c.csrf))
+                                                label.check { input type="checkbox" name="purge" value="1"; small { "delete the secrets even if the platform cannot be told" } }
+                                                button.small.danger type="submit" data-confirm="Disconnect this account? Its stored tokens are deleted and scheduled posts to it will not publish." { "Disconnect" }
+                                            }
                                         }
                                     }
                                 }

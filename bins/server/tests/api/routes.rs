@@ -42,6 +42,8 @@ enum Fixture {
     Media,
     User,
     Token,
+    /// A connected account without stored tokens.
+    Account,
 }
 
 use Fixture as F;
@@ -163,7 +165,38 @@ const TABLE: &[(&str, &str, Need, Fixture)] = &[
         F::Media,
     ),
     ("post", "/media/render", Act(Action::CreatePost), F::None),
+    (
+        "post",
+        "/posts/{id}/targets/{target}/resolve",
+        Act(Action::SchedulePost),
+        F::Scheduled,
+    ),
     ("get", "/accounts", Act(Action::ViewPost), F::None),
+    ("get", "/accounts/{id}", Act(Action::ViewPost), F::Account),
+    (
+        "post",
+        "/accounts/connect",
+        Act(Action::ManageAccounts),
+        F::None,
+    ),
+    (
+        "post",
+        "/accounts/callback",
+        Act(Action::ManageAccounts),
+        F::None,
+    ),
+    (
+        "post",
+        "/accounts/{id}/refresh",
+        Act(Action::ManageAccounts),
+        F::Account,
+    ),
+    (
+        "post",
+        "/accounts/{id}/disconnect",
+        Act(Action::ManageAccounts),
+        F::Account,
+    ),
     (
         "get",
         "/settings/approval-policy",
@@ -322,9 +355,42 @@ async fn fixture(
             .token
             .id
             .to_string(),
+        F::Account => {
+            use natronfx_service::workflow::{
+                Account, AccountId, AccountStatus, AuditAction, AuditEvent, Platform,
+            };
+            let now = chrono::Utc::now();
+            let account = Account {
+                id: AccountId::random(),
+                platform: Platform::Tiktok,
+                external_id: format!("walk-{}", uuid_suffix()),
+                display_name: format!("@walk-{}", uuid_suffix()),
+                status: AccountStatus::Connected,
+                sandbox: false,
+                connected_by: Some(app.admin.id),
+                created_at: now,
+            };
+            let event = AuditEvent::new(
+                now,
+                Some(app.admin.id),
+                AuditAction::AccountConnected,
+                "account",
+                account.id,
+            );
+            s.store().insert_account(&account, &event).await.unwrap();
+            account.id.to_string()
+        }
         _ => post.as_ref().map(|p| p.id.to_string()).unwrap_or_default(),
     };
-    let path = path.replace("{id}", &id).replace("{platform}", "instagram");
+    let target = post
+        .as_ref()
+        .and_then(|p| p.targets.first())
+        .map(|t| t.id.to_string())
+        .unwrap_or_default();
+    let path = path
+        .replace("{id}", &id)
+        .replace("{target}", &target)
+        .replace("{platform}", "instagram");
     (path, post)
 }
 
@@ -355,6 +421,11 @@ fn body(method: &str, path: &str) -> Option<Value> {
             json!({"spec_toml": "[[slides]]\nbackground = { type = \"solid\", color = \"#102030\" }\n"}),
         ),
         ("put", "/settings/approval-policy") => Some(json!({"policy": "required"})),
+        ("post", "/posts/{id}/targets/{target}/resolve") => Some(json!({"live": true})),
+        ("post", "/accounts/connect") => Some(json!({"platform": "tiktok"})),
+        ("post", "/accounts/callback") => {
+            Some(json!({"callback": "/accounts/callback?code=c&state=never-issued"}))
+        }
         ("post", "/session") => {
             Some(json!({"email": "viewer@example.com", "password": TEST_PASSWORD}))
         }

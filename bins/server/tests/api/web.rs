@@ -85,6 +85,29 @@ impl<'a> Page<'a> {
         (resp.status(), resp.text().await.unwrap())
     }
 
+    /// The session's CSRF token.
+    pub fn csrf(&self) -> &str {
+        &self.csrf
+    }
+
+    /// Gets a page that redirects; answers the status and where to.
+    pub async fn get_location(&self, path: &str) -> (StatusCode, String) {
+        let resp = self
+            .s
+            .client
+            .get(format!("{}{path}", self.s.base))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap();
+        let location = resp
+            .headers()
+            .get(LOCATION)
+            .map(|l| l.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (resp.status(), location)
+    }
+
     /// Posts a form (with the CSRF token unless `token` is `None`); answers the status and where it
     /// redirects.
     pub async fn post(
