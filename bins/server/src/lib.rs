@@ -67,7 +67,7 @@ pub fn router(service: Service, config: &Config) -> anyhow::Result<Router> {
 pub fn app(service: Service, config: &Config, metrics: Arc<Metrics>) -> anyhow::Result<Router> {
     let web = Arc::new(WebSettings::from_config(config));
     let state = AppState {
-        service,
+        service: service.with_observer(metrics.clone()),
         web: web.clone(),
         metrics,
     };
@@ -180,6 +180,38 @@ fn install_tracing(config: &Config) {
     };
 }
 
+/// On a database with no users: the first admin (`server.first_admin_email`, the password from
+/// `NATRONFX_ADMIN_PASSWORD` or made up and printed here, once) and the sandbox accounts, so that a new
+/// team can take a post from draft to published at once.
+async fn first_run(service: &Service, config: &Config) -> anyhow::Result<()> {
+    let password = std::env::var("NATRONFX_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .map(secrecy::SecretString::from);
+    let Some(admin) = service
+        .first_run(&config.server.first_admin_email, password)
+        .await
+        .context("creating the first admin")?
+    else {
+        return Ok(());
+    };
+    println!(
+        "first run: created the admin {} and sandbox accounts for TikTok, Instagram and Facebook",
+        admin.user.email
+    );
+    match &admin.generated_password {
+        Some(password) => {
+            use secrecy::ExposeSecret as _;
+            println!(
+                "  password: {}  (shown this once: sign in and change it under Settings)",
+                password.expose_secret()
+            );
+        }
+        None => println!("  password: the one in NATRONFX_ADMIN_PASSWORD"),
+    }
+    Ok(())
+}
+
 /// The binary's whole life: configuration, database, listener, serve, stop.
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let mut config = Config::load(args.config.as_deref())?;
@@ -196,15 +228,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             natronfx_service::store::redact_url(&config.database.url)
         )
     })?;
+    // Publish outcomes and token refreshes of this process's workers and requests count into /metrics.
+    let metrics = Arc::new(Metrics::default());
+    let service = service.with_observer(metrics.clone());
     let listener = TcpListener::bind(&config.server.listen)
         .await
         .with_context(|| format!("listening on {}", config.server.listen))?;
     let addr = listener.local_addr()?;
-    if service.store().list_users().await?.is_empty() {
-        println!(
-            "no users yet: create the first admin with `natronfx init --email you@example.com`"
-        );
-    }
+    first_run(&service, &config).await?;
     let workers = if config.dispatch.enabled && !args.no_workers {
         Some(natronfx_service::Workers::start(service.clone(), &config).await?)
     } else {
@@ -244,7 +275,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             }
         }
     });
-    serve(listener, service, &config, shutdown_signal()).await?;
+    let app = app(service, &config, metrics)?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     if let Some(workers) = workers {
         // Every target a worker holds reaches a resting point and is released before the process ends.
         workers.stop().await?;

@@ -138,7 +138,8 @@ impl Service {
         .await
     }
 
-    /// Puts failed and missed targets back on the schedule (`when`: a local time or `now`).
+    /// Puts failed and missed targets back on the schedule (`when`: a local time or `now`; the targets
+    /// it names, else every failed or missed one).
     pub async fn retry_post(
         &self,
         actor: &User,
@@ -148,9 +149,16 @@ impl Service {
         let post = self.store.post(id).await?;
         authorize(actor, Action::SchedulePost, Some(&post))?;
         let at = self.resolve_schedule(when)?;
+        let named = if when.targets.is_empty() {
+            Vec::new()
+        } else {
+            let accounts = self.store.list_accounts().await?;
+            Self::target_ids(&post, &accounts, &when.targets, self)?
+        };
         let which: Vec<TargetId> = post
             .targets
             .iter()
+            .filter(|t| named.is_empty() || named.contains(&t.id))
             .filter(|t| matches!(t.state, TargetState::Failed | TargetState::Missed))
             .map(|t| t.id)
             .collect();

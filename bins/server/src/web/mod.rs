@@ -12,6 +12,7 @@ mod editor;
 mod layout;
 mod login;
 mod posts;
+mod publishing;
 mod settings;
 
 use axum::Router;
@@ -35,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/static/{file}", get(layout::asset))
         .merge(login::routes())
         .merge(posts::routes())
+        .merge(publishing::routes())
         .merge(editor::routes())
         .merge(calendar::routes())
         .merge(accounts::routes())

@@ -373,6 +373,7 @@ async fn show(
     let post = s.post(user, id).await.map_err(fail)?;
     let findings = s.check_post(user, id).await.map_err(fail)?;
     let history = s.post_history(user, id).await.map_err(fail)?;
+    let publishing = s.timeline(user, id).await.map_err(fail)?;
     let policy = s.team_policy(user).await.map_err(fail)?;
     let names = Names::load(s, user).await?;
     let c = v.chrome();
@@ -452,9 +453,10 @@ async fn show(
                         }
                     }
                 }
+                (super::publishing::publishing_card(&c, &publishing, v.tz, super::publishing::Allowed { act: may(Action::SchedulePost) }))
                 (previews_card(&post))
                 div.card {
-                    h2 { "Timeline" }
+                    h2 { "History" }
                     (timeline(&history, &names, v.tz))
                 }
             }
@@ -582,7 +584,8 @@ fn comment(f: CommentForm) -> Option<String> {
     empty_is_none(f.comment)
 }
 
-async fn act<F, Fut>(id: &str, done: &str, f: F) -> Response
+/// Runs a post action from a form and goes back to the post with a notice or the error.
+pub(super) async fn act<F, Fut>(id: &str, done: &str, f: F) -> Response
 where
     F: FnOnce(PostId) -> Fut,
     Fut: std::future::Future<Output = natronfx_service::Result<Post>>,

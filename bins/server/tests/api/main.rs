@@ -1,6 +1,8 @@
 //! The HTTP API against a real server on a free port and a fresh database.
 
+mod accounts;
 mod openapi;
+mod publishing;
 mod routes;
 mod session;
 mod web;
