@@ -138,6 +138,11 @@ impl Service {
         self
     }
 
+    /// Whether images can be generated (an image API key is configured).
+    pub fn can_generate_images(&self) -> bool {
+        self.images.is_some()
+    }
+
     /// The media store, when one is configured (the server serves a local one).
     pub fn media_store_handle(&self) -> Option<&Arc<dyn natronfx_media::MediaStore>> {
         self.media.as_ref()

@@ -24,6 +24,7 @@ pub fn routes() -> Router<AppState> {
         .route("/posts/{id}/slides", post(upload))
         .route("/posts/{id}/render", post(render))
         .route("/posts/{id}/quick-slides", post(quick_slides))
+        .route("/posts/{id}/generate", post(generate))
 }
 
 type Fields = Vec<(String, String)>;
@@ -258,6 +259,7 @@ async fn edit_page(
         .iter()
         .map(|h| h.as_str().to_owned())
         .collect();
+    let can_generate = state.service.can_generate_images();
     let body = html! {
         div.page-head {
             h1 { "Edit: " (post.title.as_str()) }
@@ -307,6 +309,34 @@ async fn edit_page(
                                 input #bg type="text" name="background" value="#101828" pattern="#[0-9a-fA-F]{6}";
                             }
                             button type="submit" { "Render text slides" }
+                        }
+                    }
+                    hr;
+                    form #generate method="post" action={ (base) "/generate" } {
+                        (csrf_field(c.csrf))
+                        div.field {
+                            label for="prompt" { "Generate a background" }
+                            textarea #prompt name="prompt" rows="2" placeholder="What the image shows, e.g. a steaming cup on a wooden table, morning light" required disabled[!can_generate] {}
+                            @if can_generate {
+                                div.hint { "Made by the image model and labelled AI-generated (TikTok shows the label). Fitted to the 4:5 slide." }
+                            } @else {
+                                div.hint { "Image generation is off: set " code { "[images] api_key" } " (or " code { "NATRONFX_IMAGES__API_KEY" } ")." }
+                            }
+                        }
+                        div.field {
+                            label for="overlay" { "Text over it (optional)" }
+                            textarea #overlay name="lines" rows="2" placeholder="One slide per line; empty for the image alone" disabled[!can_generate] {}
+                        }
+                        div.inline-fields {
+                            div.field {
+                                label for="size" { "Shape" }
+                                select #size name="size" disabled[!can_generate] {
+                                    option value="1024x1536" selected { "Portrait" }
+                                    option value="1024x1024" { "Square" }
+                                    option value="1536x1024" { "Landscape" }
+                                }
+                            }
+                            button type="submit" disabled[!can_generate] { "Generate" }
                         }
                     }
                     hr;
@@ -528,16 +558,78 @@ fn quick_spec(
     } else {
         "#101828"
     };
+    text_slides(
+        lines,
+        serde_json::json!({ "type": "solid", "color": color }),
+    )
+}
+
+/// One portrait slide per line of text, each on `background` (a spec background).
+fn text_slides(
+    lines: &str,
+    background: serde_json::Value,
+) -> Result<natronfx_media::CarouselSpec, natronfx_media::Error> {
     let mut spec = serde_json::json!({ "canvas": "portrait", "slides": [] });
     for line in lines.lines().map(str::trim).filter(|l| !l.is_empty()) {
         if let Some(slides) = spec["slides"].as_array_mut() {
             slides.push(serde_json::json!({
-                "background": { "type": "solid", "color": color },
+                "background": background,
                 "text": [{ "role": "title", "text": line }]
             }));
         }
     }
     natronfx_media::CarouselSpec::from_json_str(&spec.to_string())
+}
+
+/// Generates an image and adds it as a slide fitted to the 4:5 canvas, or, with text lines, renders one
+/// slide per line over it. Either way the slides keep the image's provenance, so the post is labelled
+/// AI-generated.
+async fn generate(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(id): Path<String>,
+    Form(fields): Form<Fields>,
+) -> Response {
+    let back = format!("/posts/{id}/edit");
+    let Ok(pid) = id.parse::<PostId>() else {
+        return see_error(
+            "/posts",
+            ApiError::bad_request("invalid-input", "no such post"),
+        );
+    };
+    let user = &v.session.user;
+    let size = natronfx_service::ImageSize::parse(field(&fields, "size"))
+        .unwrap_or(natronfx_service::ImageSize::Portrait);
+    let lines = field(&fields, "lines").trim().to_owned();
+    let mut request = natronfx_service::GenerateRequest::new(field(&fields, "prompt").trim(), size);
+    if lines.is_empty() {
+        request.fit = Some(natronfx_service::SlideFit::default());
+    }
+    let made = match state.service.generate_media(user, request).await {
+        Ok(mut m) if !m.is_empty() => m.remove(0),
+        Ok(_) => {
+            return see_error(
+                &back,
+                ApiError::bad_request("invalid-input", "the image model returned no image"),
+            );
+        }
+        Err(e) => return see_error(&back, e),
+    };
+    if lines.is_empty() {
+        let slide = made.slide.unwrap_or(made.media);
+        return match append_slides(&state, user, pid, vec![slide.id.to_string()]).await {
+            Ok(_) => see_notice(
+                &back,
+                "Generated slide added (labelled AI-generated): describe it for people who cannot see it",
+            ),
+            Err(e) => see_error(&back, e),
+        };
+    }
+    let spec = text_slides(
+        &lines,
+        serde_json::json!({ "type": "image", "media": made.media.id.to_string() }),
+    );
+    render_and_append(&state, &v, &id, spec).await
 }
 
 async fn quick_slides(

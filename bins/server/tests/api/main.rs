@@ -1,6 +1,7 @@
 //! The HTTP API against a real server on a free port and a fresh database.
 
 mod accounts;
+mod generate;
 mod openapi;
 mod publishing;
 mod routes;

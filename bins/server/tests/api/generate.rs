@@ -1,0 +1,168 @@
+//! "Generate a background" in the slide editor, against the simulator's image endpoint: the image
+//! alone becomes a 4:5 slide, text lines are rendered over it, both keep the AI label; with no image
+//! key the form is shown switched off and a forged request is refused with the reason.
+
+use natronfx_service::testing::TestApp;
+use natronfx_service::workflow::Platform;
+use natronfx_service::{ImagesSettings, PostInput, TargetInput};
+use natronfx_sim::{SimConfig, Simulator};
+use reqwest::StatusCode;
+use secrecy::SecretString;
+
+use crate::web::Page;
+
+const KEY: &str = "sk-sim-editor-key";
+
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(natronfx_service::testing::TestApp::sqlite().await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(natronfx_service::testing::TestApp::postgres().await).await;
+                }
+            )*
+        }
+    };
+}
+
+both!(the_editor_generates_a_background_as_a_labelled_slide);
+
+async fn draft(app: &TestApp) -> String {
+    app.service
+        .create_post(
+            &app.editor,
+            PostInput {
+                title: "Generated".into(),
+                caption: "Morning #coffee".into(),
+                targets: vec![TargetInput {
+                    account: "@sandbox.instagram".into(),
+                    caption: None,
+                    options: Default::default(),
+                }],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .id
+        .to_string()
+}
+
+async fn the_editor_generates_a_background_as_a_labelled_slide(mut app: TestApp) {
+    // Without a key the form is there but off, and a forged request says why.
+    let plain = crate::spawn_on(TestApp::sqlite().await).await;
+    let id = draft(&plain.app).await;
+    let page = Page::login(&plain, "editor@example.com").await;
+    let (_, html) = page.get(&format!("/posts/{id}/edit")).await;
+    assert!(html.contains("Image generation is off"), "{html}");
+    let (_, to) = page
+        .post(
+            &format!("/posts/{id}/generate"),
+            &[("prompt", "a cup")],
+            Some(page.csrf()),
+        )
+        .await;
+    assert!(
+        to.contains("image%20generation%20is%20not%20configured"),
+        "{to}"
+    );
+
+    let sim = Simulator::start(SimConfig {
+        openai_api_key: KEY.into(),
+        ..SimConfig::default()
+    })
+    .await
+    .expect("simulator");
+    let settings = ImagesSettings {
+        api_key: Some(SecretString::from(KEY)),
+        base_url: sim.openai_base_url(),
+        max_retries: 0,
+        ..ImagesSettings::default()
+    };
+    app.service = app
+        .service
+        .clone()
+        .with_images(settings.client().unwrap().expect("configured"));
+    let s = crate::spawn_on(app).await;
+    let id = draft(&s.app).await;
+    let post_id = id.parse().unwrap();
+    let page = Page::login(&s, "editor@example.com").await;
+    let (status, html) = page.get(&format!("/posts/{id}/edit")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("action=\"/posts/"), "{html}");
+    assert!(!html.contains("Image generation is off"), "{html}");
+
+    // The image alone: one slide, fitted to Instagram's 4:5 portrait.
+    let (status, to) = page
+        .post(
+            &format!("/posts/{id}/generate"),
+            &[("prompt", "a steaming cup"), ("size", "1024x1536")],
+            Some(page.csrf()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(to.contains("notice=Generated%20slide%20added"), "{to}");
+    let post = s.app.service.post(&s.app.editor, post_id).await.unwrap();
+    assert_eq!(post.slides.len(), 1);
+    let media = s
+        .app
+        .service
+        .media(&s.app.editor, post.slides[0].media_id)
+        .await
+        .unwrap();
+    assert_eq!((media.width, media.height), (1080, 1350));
+    assert_eq!(s.app.service.generated_slides(&post).await.unwrap(), [true]);
+    assert!(s.app.service.post_is_aigc(&post).await.unwrap());
+
+    // Two lines of text over a new image: two more slides, still labelled.
+    let (_, to) = page
+        .post(
+            &format!("/posts/{id}/generate"),
+            &[
+                ("prompt", "beans on a table"),
+                ("size", "1024x1024"),
+                ("lines", "Fresh roast\nThis Saturday"),
+            ],
+            Some(page.csrf()),
+        )
+        .await;
+    assert!(to.contains("notice=2%20slides%20rendered"), "{to}");
+    let post = s.app.service.post(&s.app.editor, post_id).await.unwrap();
+    assert_eq!(
+        s.app.service.generated_slides(&post).await.unwrap(),
+        [true, true, true]
+    );
+    let findings = s
+        .app
+        .service
+        .check_post(&s.app.editor, post_id)
+        .await
+        .unwrap();
+    assert!(
+        !findings
+            .iter()
+            .any(|f| f.is_error() && f.platform == Some(Platform::Instagram)),
+        "{findings:?}"
+    );
+
+    // A prompt the image model refuses stores nothing and says so.
+    let (_, to) = page
+        .post(
+            &format!("/posts/{id}/generate"),
+            &[("prompt", "")],
+            Some(page.csrf()),
+        )
+        .await;
+    assert!(to.contains("error="), "{to}");
+    let post = s.app.service.post(&s.app.editor, post_id).await.unwrap();
+    assert_eq!(post.slides.len(), 3);
+}
