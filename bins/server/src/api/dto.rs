@@ -1302,3 +1302,82 @@ pub struct ResolveDto {
     #[serde(default)]
     pub note: Option<String>,
 }
+
+/// What to generate with the image model.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = GenerateRequest)]
+pub struct GenerateDto {
+    /// What the image shows.
+    pub prompt: String,
+    /// `1024x1024` (default), `1024x1536` or `1536x1024`.
+    #[serde(default)]
+    pub size: Option<String>,
+    /// `low`, `medium`, `high` or `auto` (default).
+    #[serde(default)]
+    pub quality: Option<String>,
+    /// `opaque` or `auto` (default).
+    #[serde(default)]
+    pub background: Option<String>,
+    /// How many images, 1 to 10 (default 1).
+    #[serde(default)]
+    pub n: Option<u8>,
+    /// Also store each image fitted to the 1080×1350 slide canvas (cover-cropped around the centre).
+    #[serde(default)]
+    pub fit_to_slide: bool,
+}
+
+/// Where a generated image came from.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Provenance)]
+pub struct ProvenanceDto {
+    /// The service that made it (`openai-images`).
+    pub generator: String,
+    /// The model.
+    pub model: String,
+    /// The prompt.
+    pub prompt: String,
+    /// The size the model made.
+    pub size: String,
+    /// The quality it resolved.
+    pub quality: Option<String>,
+    /// The background it used.
+    pub background: Option<String>,
+    /// Token usage the image service reported.
+    #[schema(value_type = Object)]
+    pub usage: serde_json::Value,
+    /// Who asked.
+    pub requested_by: Option<Uuid>,
+    /// When.
+    pub requested_at: DateTime<Utc>,
+    /// For an image made from a generated one (a fitted slide): that original.
+    pub derived_from: Option<Uuid>,
+}
+
+impl From<&natronfx_service::ProvenanceView> for ProvenanceDto {
+    fn from(p: &natronfx_service::ProvenanceView) -> Self {
+        ProvenanceDto {
+            generator: p.generator.clone(),
+            model: p.model.clone(),
+            prompt: p.prompt.clone(),
+            size: p.size.clone(),
+            quality: p.quality.clone(),
+            background: p.background.clone(),
+            usage: p.usage.clone(),
+            requested_by: p.requested_by.map(|u| u.as_uuid()),
+            requested_at: p.requested_at,
+            derived_from: p.derived_from.map(|m| m.as_uuid()),
+        }
+    }
+}
+
+/// One generated image: as made, fitted to a slide when asked, and where it came from.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = GeneratedMedia)]
+pub struct GeneratedDto {
+    /// The image as generated (source `generated`).
+    pub media: MediaDto,
+    /// The same fitted to the slide canvas, when asked.
+    pub slide: Option<MediaDto>,
+    /// Its provenance.
+    pub provenance: ProvenanceDto,
+}

@@ -1,4 +1,5 @@
-//! `/media`: upload images (multipart, checked by the ingest rules), render a carousel spec, list and read.
+//! `/media`: upload images (multipart, checked by the ingest rules), render a carousel spec, generate
+//! with the image model (labelled with its provenance), list and read.
 
 use axum::Json;
 use axum::extract::{Multipart, Path, Query, State};
@@ -13,7 +14,10 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::dto::{ErrorBody, Items, MediaDto, Page, RenderDto, UploadForm};
+use super::dto::{
+    ErrorBody, GenerateDto, GeneratedDto, Items, MediaDto, Page, ProvenanceDto, RenderDto,
+    UploadForm,
+};
 use super::{Body, decode_cursor, encode_cursor, parse_id};
 use crate::ApiError;
 use crate::auth::Actor;
@@ -25,6 +29,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_media))
         .routes(routes!(content))
         .routes(routes!(render))
+        .routes(routes!(generate))
+        .routes(routes!(provenance))
 }
 
 /// Paging of the media list.
@@ -194,4 +200,64 @@ async fn render(
         }),
     )
         .into_response())
+}
+
+/// Generates images with the image model; each is stored like an upload with source `generated` and its
+/// provenance (prompt, model, size, usage, who asked), and marks the TikTok posts it appears in as
+/// AI-generated.
+#[utoipa::path(post, path = "/media/generate", tag = "media", request_body = GenerateDto,
+    responses((status = 200, body = Items<GeneratedDto>), (status = "4XX", body = ErrorBody)))]
+async fn generate(
+    State(s): State<Service>,
+    Actor(user): Actor,
+    Body(body): Body<GenerateDto>,
+) -> Result<Json<Items<GeneratedDto>>, ApiError> {
+    let mut wire = serde_json::json!({ "prompt": body.prompt });
+    for (key, value) in [
+        ("size", body.size),
+        ("quality", body.quality),
+        ("background", body.background),
+    ] {
+        if let Some(v) = value {
+            wire[key] = serde_json::Value::String(v);
+        }
+    }
+    if let Some(n) = body.n {
+        wire["n"] = n.into();
+    }
+    if body.fit_to_slide {
+        wire["fit"] = serde_json::json!({});
+    }
+    let request: natronfx_service::GenerateRequest = serde_json::from_value(wire)
+        .map_err(|e| ApiError::bad_request("invalid-input", format!("invalid request: {e}")))?;
+    let made = s.generate_media(&user, request).await?;
+    Ok(Json(Items {
+        items: made
+            .iter()
+            .map(|m| GeneratedDto {
+                media: (&m.media).into(),
+                slide: m.slide.as_ref().map(MediaDto::from),
+                provenance: (&m.provenance).into(),
+            })
+            .collect(),
+    }))
+}
+
+/// Where an image came from, newest first; empty for uploads and plain renders.
+#[utoipa::path(get, path = "/media/{id}/provenance", tag = "media", params(("id" = String, Path, description = "media id")),
+    responses((status = 200, body = Items<ProvenanceDto>), (status = "4XX", body = ErrorBody)))]
+async fn provenance(
+    State(s): State<Service>,
+    Actor(user): Actor,
+    Path(id): Path<String>,
+) -> Result<Json<Items<ProvenanceDto>>, ApiError> {
+    let id: MediaId = parse_id(&id)?;
+    Ok(Json(Items {
+        items: s
+            .media_provenance(&user, id)
+            .await?
+            .iter()
+            .map(ProvenanceDto::from)
+            .collect(),
+    }))
 }

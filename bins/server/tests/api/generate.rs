@@ -165,4 +165,57 @@ async fn the_editor_generates_a_background_as_a_labelled_slide(mut app: TestApp)
     assert!(to.contains("error="), "{to}");
     let post = s.app.service.post(&s.app.editor, post_id).await.unwrap();
     assert_eq!(post.slides.len(), 3);
+
+    // The same through the API, with the provenance to read back.
+    let token = s.token(&s.app.editor).await;
+    let (status, made) = s
+        .call(
+            "POST",
+            "/api/v1/media/generate",
+            Some(&token),
+            Some(serde_json::json!({"prompt": "a harbour at dawn", "size": "1024x1536", "fit_to_slide": true})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{made}");
+    let item = &made["items"][0];
+    assert_eq!(
+        (
+            item["media"]["width"].as_i64(),
+            item["media"]["height"].as_i64()
+        ),
+        (Some(1024), Some(1536))
+    );
+    assert_eq!(
+        (
+            item["slide"]["width"].as_i64(),
+            item["slide"]["height"].as_i64()
+        ),
+        (Some(1080), Some(1350))
+    );
+    assert_eq!(item["provenance"]["prompt"], "a harbour at dawn");
+    assert!(!made.to_string().contains(KEY), "the key never appears");
+    let slide = item["slide"]["id"].as_str().unwrap();
+    let (status, origin) = s
+        .call(
+            "GET",
+            &format!("/api/v1/media/{slide}/provenance"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(origin["items"][0]["derived_from"], item["media"]["id"]);
+    let (status, bad) = s
+        .call(
+            "POST",
+            "/api/v1/media/generate",
+            Some(&token),
+            Some(serde_json::json!({"prompt": "x", "size": "999x999"})),
+        )
+        .await;
+    assert_eq!(
+        (status, bad["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid-input")),
+        "{bad}"
+    );
 }

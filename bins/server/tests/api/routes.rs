@@ -165,6 +165,13 @@ const TABLE: &[(&str, &str, Need, Fixture)] = &[
         F::Media,
     ),
     ("post", "/media/render", Act(Action::CreatePost), F::None),
+    ("post", "/media/generate", Act(Action::CreatePost), F::None),
+    (
+        "get",
+        "/media/{id}/provenance",
+        Act(Action::ViewPost),
+        F::Media,
+    ),
     (
         "post",
         "/posts/{id}/targets/{target}/resolve",
@@ -423,6 +430,7 @@ fn body(method: &str, path: &str) -> Option<Value> {
         ("put", "/settings/approval-policy") => Some(json!({"policy": "required"})),
         ("post", "/posts/{id}/targets/{target}/resolve") => Some(json!({"live": true})),
         ("post", "/accounts/connect") => Some(json!({"platform": "tiktok"})),
+        ("post", "/media/generate") => Some(json!({"prompt": "a cup"})),
         ("post", "/accounts/callback") => {
             Some(json!({"callback": "/accounts/callback?code=c&state=never-issued"}))
         }
