@@ -453,14 +453,14 @@ async fn show(
                         }
                     }
                 }
-                (super::publishing::publishing_card(&c, &publishing, v.tz, super::publishing::Allowed { act: may(Action::SchedulePost) }))
                 (previews_card(&post))
-                div.card {
+                div.card #history {
                     h2 { "History" }
                     (timeline(&history, &names, v.tz))
                 }
             }
             aside {
+                (super::publishing::publishing_card(&c, &publishing, v.tz, super::publishing::Allowed { act: may(Action::SchedulePost) }))
                 @if can_review {
                     div.card #review {
                         h2 { "Review" }
@@ -515,7 +515,10 @@ async fn show(
                                     }
                                 }
                             }
-                            button.primary type="submit" { "Schedule" }
+                            div.actions {
+                                button.primary type="submit" { "Schedule" }
+                                button type="submit" name="now" value="1" formnovalidate { "Publish now" }
+                            }
                         }
                     }
                 }
@@ -682,10 +685,19 @@ async fn schedule(
             crate::ApiError::bad_request("invalid-input", "tick at least one target to schedule"),
         );
     }
+    let now = get("now") == "1";
     let request = natronfx_service::ScheduleRequest {
-        // `datetime-local` sends `YYYY-MM-DDTHH:MM`.
-        local: get("local").replacen('T', " ", 1),
-        zone: get("zone").trim().to_owned(),
+        // `datetime-local` sends `YYYY-MM-DDTHH:MM`; "Publish now" sends the moment itself.
+        local: if now {
+            "now".to_owned()
+        } else {
+            get("local").replacen('T', " ", 1)
+        },
+        zone: if now {
+            "UTC".to_owned()
+        } else {
+            get("zone").trim().to_owned()
+        },
         ambiguity: if get("later") == "1" {
             workflow::Ambiguity::Later
         } else {
@@ -698,8 +710,10 @@ async fn schedule(
             .collect(),
         expected_version: None,
     };
-    act(&id, "Scheduled", |pid| {
-        state.service.schedule_post(&v.session.user, pid, request)
-    })
+    act(
+        &id,
+        if now { "Publishing now" } else { "Scheduled" },
+        |pid| state.service.schedule_post(&v.session.user, pid, request),
+    )
     .await
 }

@@ -1,6 +1,7 @@
 //! The dashboard in a real Chromium, against the real `natronfx-server` binary on a fresh database: an
 //! admin adds the team, an editor writes a post with two slides and sees its checks, submits it, a
-//! reviewer approves it, the editor schedules it to the sandbox accounts; a wrong password, forged
+//! reviewer approves it, the editor schedules it to the sandbox accounts, then publishes it now and sees
+//! both targets live with their platform ids; a wrong password, forged
 //! requests and a viewer trying to approve are refused. Screenshots of the main pages land in
 //! `target/screenshots/`.
 //!
@@ -22,6 +23,14 @@ fn fixture(path: &str) -> PathBuf {
         .join(path)
         .canonicalize()
         .expect("fixture exists")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn shots_dir() -> PathBuf {
@@ -88,7 +97,7 @@ impl Site<'_> {
 }
 
 #[tokio::test]
-async fn a_post_goes_from_draft_to_scheduled_in_the_browser_and_forgeries_are_refused() {
+async fn a_post_goes_from_draft_to_published_in_the_browser_and_forgeries_are_refused() {
     // A fresh installation: the first admin through the CLI, then the server.
     let dir = temp_dir();
     let db = format!("sqlite:{}", dir.join("browser.db").display());
@@ -108,7 +117,24 @@ async fn a_post_goes_from_draft_to_scheduled_in_the_browser_and_forgeries_are_re
         ADMIN_PASSWORD,
     );
     assert_eq!(init.code, 0, "{init:?}");
-    let server = Server::start(&dir, &["--listen", "127.0.0.1:0", "--db", &db]);
+    // The sandbox accounts publish to the in-process simulator, which pulls the slides from the
+    // server's public media URL: the port is chosen first so that the URL can name it.
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let env = [
+        (
+            "NATRONFX_MEDIA__PUBLIC_BASE_URL",
+            format!("http://{listen}/m"),
+        ),
+        ("NATRONFX_DISPATCH__IDLE_POLL_MS", "200".to_owned()),
+        ("NATRONFX_SANDBOX__PROCESSING_SECS", "1".to_owned()),
+    ];
+    let server = Server::start_bin_with_env(
+        "natronfx-server",
+        &dir,
+        &["--listen", &listen, "--db", &db],
+        &env,
+    );
     let driver = Driver::start().await;
     let browser = Browser::open(&driver, 1280, 1000, &shots_dir()).await;
     let site = Site {
@@ -347,7 +373,7 @@ async fn a_post_goes_from_draft_to_scheduled_in_the_browser_and_forgeries_are_re
         2,
         "both targets are on the schedule"
     );
-    let timeline = b.text(".timeline").await;
+    let timeline = b.text("#history .timeline").await;
     for step in [
         "post created",
         "post submitted",
@@ -357,14 +383,45 @@ async fn a_post_goes_from_draft_to_scheduled_in_the_browser_and_forgeries_are_re
         assert!(timeline.contains(step), "{step}: {timeline}");
     }
     b.screenshot("post").await;
-    // When the dispatcher lands, this is where the sandbox publishes the targets and the timeline shows
-    // "published" with each platform's post id.
 
     site.open(&format!("/calendar?view=month&date={day}&tz=Europe/Lisbon"))
         .await;
     assert_eq!(b.count(".cal .entry").await, 2, "{}", b.text(".cal").await);
     assert!(b.text(".cal").await.contains("09:30"));
     b.screenshot("calendar").await;
+
+    // Then the editor publishes now: the workers send both targets to the sandbox, and the post page's
+    // publishing card shows them live with each platform's post id.
+    site.open(&post_path).await;
+    b.click_and_wait("#schedule button[name=now]").await;
+    assert!(
+        site.notice().await.contains("Publishing now"),
+        "{}",
+        site.notice().await
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    loop {
+        site.open(&post_path).await;
+        if b.count("#publishing [data-state=published]").await == 2 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not published in time: {}",
+            b.text("#publishing").await
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    assert_eq!(site.state().await, "published");
+    assert_eq!(b.count("#publishing .platform-id code").await, 2);
+    let ledger = b.text("#publishing").await;
+    assert!(ledger.contains("Platform id"), "{ledger}");
+    assert!(
+        b.text("#history .timeline")
+            .await
+            .contains("target published")
+    );
+    b.screenshot("published").await;
 
     browser.close().await;
     assert!(server.terminate().success());
