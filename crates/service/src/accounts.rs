@@ -524,6 +524,17 @@ impl Service {
                 account.scopes.clone()
             };
             let id = self.save_granted(actor, platform, &account, scopes).await?;
+            // What waited for this account (a refused token, a reconnect) goes out now, not after its
+            // backoff.
+            match self.store.wake_account_targets(id, self.now()).await {
+                Ok(0) => {}
+                Ok(woken) => {
+                    tracing::info!(account = %id, woken, "targets waiting for the account are due again")
+                }
+                Err(e) => {
+                    tracing::warn!(account = %id, error = %e, "could not wake the account's waiting targets; they go out after their backoff")
+                }
+            }
             views.push(self.account_view(id).await?);
         }
         Ok(views)

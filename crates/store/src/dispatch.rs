@@ -211,4 +211,9 @@ pub trait DispatchStore: Send + Sync {
 
     /// How much work is queued at `now`.
     async fn queue_depth(&self, now: DateTime<Utc>) -> Result<QueueDepth>;
+
+    /// Makes the unheld targets of `account` that wait for a later attempt due at `now` (called when the
+    /// account is connected again, so that what waited for the reconnect goes out at once rather than
+    /// after its backoff). Returns how many were woken.
+    async fn wake_account_targets(&self, account: AccountId, now: DateTime<Utc>) -> Result<u64>;
 }

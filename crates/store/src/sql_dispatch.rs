@@ -407,6 +407,22 @@ macro_rules! impl_sql_dispatch {
                         needs_attention,
                     })
                 }
+
+                async fn wake_account_targets(&self, account: AccountId, now: DateTime<Utc>) -> Result<u64> {
+                    let mut tx = self.begin_write().await?;
+                    let woken = sqlx::query(
+                        "UPDATE targets SET next_attempt_at = $2 \
+                         WHERE account_id = $1 AND state IN ('scheduled', 'publishing') \
+                           AND next_attempt_at > $2 AND (lease_until IS NULL OR lease_until <= $2)",
+                    )
+                    .bind(account.to_string())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    tx.commit().await?;
+                    Ok(woken)
+                }
             }
         }
     };

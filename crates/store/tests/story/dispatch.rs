@@ -18,6 +18,7 @@ stories!(
     rescheduling_clears_backoff_and_retries,
     rate_slots_are_shared_and_free_up_after_the_window,
     only_connected_accounts_are_worked,
+    a_reconnected_account_wakes_only_its_waiting_targets,
     the_log_depth_overdue_list_and_republish_reset,
     concurrent_claims_are_disjoint,
 );
@@ -392,6 +393,49 @@ async fn only_connected_accounts_are_worked(store: Arc<dyn Store>) {
         "its targets wait for the reconnect"
     );
     assert_eq!(store.queue_depth(t0).await.unwrap().due, 1);
+}
+
+async fn a_reconnected_account_wakes_only_its_waiting_targets(store: Arc<dyn Store>) {
+    let ig = account(&store, Platform::Instagram, "@brand").await;
+    let fb = account(&store, Platform::Facebook, "Brand page").await;
+    scheduled(&store, &[&ig, &fb]).await;
+    let t0 = now() + Duration::hours(1);
+    let claims = store
+        .claim_due("w1", t0, t0 + Duration::seconds(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(claims.len(), 2);
+    // Both wait a quarter of an hour: one for its account's reconnect, one in a backoff.
+    for c in &claims {
+        let wait = DispatchRecord {
+            next_attempt_at: Some(t0 + Duration::minutes(15)),
+            last_error: Some("the platform refused the token".into()),
+            ..Default::default()
+        };
+        store
+            .write_claimed(&fence(c, "w1"), &wait, Lease::Release, None, &[])
+            .await
+            .unwrap();
+    }
+    let t1 = t0 + Duration::minutes(1);
+    assert!(
+        store
+            .claim_due("w1", t1, t1 + Duration::seconds(60), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Instagram is connected again: its target is due at once, Facebook's still waits.
+    assert_eq!(store.wake_account_targets(ig.id, t1).await.unwrap(), 1);
+    let due = store
+        .claim_due("w1", t1, t1 + Duration::seconds(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].account, ig.id);
+    // A target someone holds is left to its holder.
+    assert_eq!(store.wake_account_targets(ig.id, t1).await.unwrap(), 0);
+    assert_eq!(store.wake_account_targets(fb.id, t1).await.unwrap(), 1);
 }
 
 async fn the_log_depth_overdue_list_and_republish_reset(store: Arc<dyn Store>) {
