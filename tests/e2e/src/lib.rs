@@ -7,6 +7,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
 /// The folder holding the workspace's built executables (next to the test binary's `deps/` folder).
+/// A loopback port free right now, for a server that must know its own address before it starts (the
+/// public media URL the simulator pulls slides from names it).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("a free port")
+        .local_addr()
+        .expect("address")
+        .port()
+}
+
 pub fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("the test knows its own path");
     let dir = exe

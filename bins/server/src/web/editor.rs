@@ -12,7 +12,7 @@ use natronfx_service::workflow::{Account, Action, Platform, Post, PostId, Target
 use natronfx_service::{PostInput, PostPatch, SlideInput, TargetInput, workflow};
 
 use super::layout::{Flash, Section, csrf_field, page};
-use super::posts::{Names, findings_card, previews_card};
+use super::posts::{Names, findings_card, form_post_id, previews_card};
 use super::{PageResult, Viewer, fail, html_page, see_error, see_notice};
 use crate::ApiError;
 use crate::state::AppState;
@@ -394,11 +394,9 @@ async fn save(
     Form(fields): Form<Fields>,
 ) -> Response {
     let back = format!("/posts/{id}/edit");
-    let Ok(pid) = id.parse::<PostId>() else {
-        return see_error(
-            "/posts",
-            ApiError::bad_request("invalid-input", "no such post"),
-        );
+    let pid = match form_post_id(&id) {
+        Ok(pid) => pid,
+        Err(back) => return back,
     };
     let user = &v.session.user;
     let accounts = match state.service.list_accounts(user).await {
@@ -463,11 +461,9 @@ async fn upload(
     multipart: Multipart,
 ) -> Response {
     let back = format!("/posts/{id}/edit");
-    let Ok(pid) = id.parse::<PostId>() else {
-        return see_error(
-            "/posts",
-            ApiError::bad_request("invalid-input", "no such post"),
-        );
+    let pid = match form_post_id(&id) {
+        Ok(pid) => pid,
+        Err(back) => return back,
     };
     let user = &v.session.user;
     let files = match crate::api::read_files(multipart).await {
@@ -503,11 +499,9 @@ async fn render_and_append(
     spec: Result<natronfx_media::CarouselSpec, natronfx_media::Error>,
 ) -> Response {
     let back = format!("/posts/{id}/edit");
-    let Ok(pid) = id.parse::<PostId>() else {
-        return see_error(
-            "/posts",
-            ApiError::bad_request("invalid-input", "no such post"),
-        );
+    let pid = match form_post_id(id) {
+        Ok(pid) => pid,
+        Err(back) => return back,
     };
     let user = &v.session.user;
     let spec = match spec {
@@ -591,11 +585,9 @@ async fn generate(
     Form(fields): Form<Fields>,
 ) -> Response {
     let back = format!("/posts/{id}/edit");
-    let Ok(pid) = id.parse::<PostId>() else {
-        return see_error(
-            "/posts",
-            ApiError::bad_request("invalid-input", "no such post"),
-        );
+    let pid = match form_post_id(&id) {
+        Ok(pid) => pid,
+        Err(back) => return back,
     };
     let user = &v.session.user;
     let size = natronfx_service::ImageSize::parse(field(&fields, "size"))

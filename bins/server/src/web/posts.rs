@@ -587,17 +587,29 @@ fn comment(f: CommentForm) -> Option<String> {
     empty_is_none(f.comment)
 }
 
+/// The post a form names in its path, or the way back to the list with the reason.
+#[allow(
+    clippy::result_large_err,
+    reason = "the error is the redirect to answer, built once"
+)]
+pub(super) fn form_post_id(raw: &str) -> Result<PostId, Response> {
+    raw.parse::<PostId>().map_err(|_| {
+        see_error(
+            "/posts",
+            crate::ApiError::bad_request("invalid-input", "no such post"),
+        )
+    })
+}
+
 /// Runs a post action from a form and goes back to the post with a notice or the error.
 pub(super) async fn act<F, Fut>(id: &str, done: &str, f: F) -> Response
 where
     F: FnOnce(PostId) -> Fut,
     Fut: std::future::Future<Output = natronfx_service::Result<Post>>,
 {
-    let Ok(pid) = id.parse::<PostId>() else {
-        return see_error(
-            "/posts",
-            crate::ApiError::bad_request("invalid-input", "no such post"),
-        );
+    let pid = match form_post_id(id) {
+        Ok(pid) => pid,
+        Err(back) => return back,
     };
     let back = format!("/posts/{pid}");
     match f(pid).await {

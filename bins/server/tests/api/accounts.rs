@@ -19,28 +19,7 @@ use serde_json::{Value, json};
 use crate::Running;
 use crate::web::Page;
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(natronfx_service::testing::TestApp::sqlite().await).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(natronfx_service::testing::TestApp::postgres().await).await;
-                }
-            )*
-        }
-    };
-}
-
-both!(accounts_connect_refresh_and_disconnect_over_the_api_and_the_dashboard);
+both!(app: accounts_connect_refresh_and_disconnect_over_the_api_and_the_dashboard);
 
 const CALLBACK: &str = "https://publisher.example.com/accounts/callback";
 

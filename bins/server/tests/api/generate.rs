@@ -13,28 +13,7 @@ use crate::web::Page;
 
 const KEY: &str = "sk-sim-editor-key";
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(natronfx_service::testing::TestApp::sqlite().await).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(natronfx_service::testing::TestApp::postgres().await).await;
-                }
-            )*
-        }
-    };
-}
-
-both!(the_editor_generates_a_background_as_a_labelled_slide);
+both!(app: the_editor_generates_a_background_as_a_labelled_slide);
 
 async fn draft(app: &TestApp) -> String {
     app.service

@@ -1,5 +1,33 @@
 //! The HTTP API against a real server on a free port and a fresh database.
 
+/// Runs each named test once on SQLite and once on PostgreSQL, handing it what it needs: `app` (a fresh
+/// `TestApp`), `served` (one whose media folder is served over HTTP, for the simulator to pull slides) or
+/// `running` (the server over a fresh `TestApp`).
+macro_rules! both {
+    (@make app $db:ident) => { natronfx_service::testing::TestApp::$db().await };
+    (@make served sqlite) => { natronfx_service::testing::TestApp::sqlite_served().await };
+    (@make served postgres) => { natronfx_service::testing::TestApp::postgres_served().await };
+    (@make running $db:ident) => { crate::spawn_on(both!(@make app $db)).await };
+    ($kind:ident: $($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(both!(@make $kind sqlite)).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(both!(@make $kind postgres)).await;
+                }
+            )*
+        }
+    };
+}
+
 mod accounts;
 mod generate;
 mod openapi;

@@ -19,28 +19,7 @@ use reqwest::StatusCode;
 use crate::Running;
 use crate::web::Page;
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(natronfx_service::testing::TestApp::sqlite_served().await).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(natronfx_service::testing::TestApp::postgres_served().await).await;
-                }
-            )*
-        }
-    };
-}
-
-both!(the_post_page_shows_the_ledger_and_its_forms_retry_cancel_and_settle);
+both!(served: the_post_page_shows_the_ledger_and_its_forms_retry_cancel_and_settle);
 
 struct World {
     s: Running,

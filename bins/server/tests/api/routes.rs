@@ -225,28 +225,7 @@ const TABLE: &[(&str, &str, Need, Fixture)] = &[
     ("delete", "/session", Public, F::None),
 ];
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(crate::spawn_on(natronfx_service::testing::TestApp::sqlite().await).await).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(crate::spawn_on(natronfx_service::testing::TestApp::postgres().await).await).await;
-                }
-            )*
-        }
-    };
-}
-
-both!(every_route_answers_every_role_as_the_permission_table_says);
+both!(running: every_route_answers_every_role_as_the_permission_table_says);
 
 /// How a caller proves who it is.
 #[derive(Debug, Clone)]

@@ -8,28 +8,7 @@ use serde_json::{Value, json};
 
 use crate::{Running, spawn_on, spawn_with};
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(crate::spawn_on(natronfx_service::testing::TestApp::sqlite().await).await).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(crate::spawn_on(natronfx_service::testing::TestApp::postgres().await).await).await;
-                }
-            )*
-        }
-    };
-}
-
-both!(
+both!(running:
     a_login_sets_a_hardened_cookie_that_signs_the_browser_in,
     cookie_requests_that_change_state_need_the_csrf_token_and_bearer_requests_do_not,
     wrong_passwords_are_refused_and_repeated_failures_are_throttled,

@@ -8,28 +8,7 @@ use reqwest::header::LOCATION;
 use crate::Running;
 use crate::session::set_cookie;
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(crate::spawn_on(natronfx_service::testing::TestApp::sqlite().await).await).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(crate::spawn_on(natronfx_service::testing::TestApp::postgres().await).await).await;
-                }
-            )*
-        }
-    };
-}
-
-both!(
+both!(running:
     signing_in_through_the_form_sets_the_cookie_and_follows_next,
     every_page_renders_for_every_role_or_says_why_not,
     forms_need_the_csrf_token,

@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use natronfx_browser::{Browser, Driver};
-use natronfx_e2e::{Cli, Server};
+use natronfx_e2e::{Cli, Server, free_port};
 use serde_json::json;
 
 const ADMIN_PASSWORD: &str = "admin password 1";
@@ -23,14 +23,6 @@ fn fixture(path: &str) -> PathBuf {
         .join(path)
         .canonicalize()
         .expect("fixture exists")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn shots_dir() -> PathBuf {

@@ -5,7 +5,7 @@
 use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 
-use natronfx_e2e::{Run, bin};
+use natronfx_e2e::{Run, bin, free_port};
 use natronfx_sim::{SimConfig, Simulator};
 use natronfx_store::testing::TestDb;
 
@@ -68,14 +68,6 @@ impl Team {
         assert_eq!(run.code, 0, "{args:?}: {run:?}");
         run.json()
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("a free port")
-        .local_addr()
-        .expect("address")
-        .port()
 }
 
 fn config(sim: &str, redirect_port: u16, keys: &[(u32, &str)], primary: u32) -> String {

@@ -6,17 +6,9 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use natronfx_e2e::Server;
+use natronfx_e2e::{Server, free_port};
 
 use crate::{team, temp_dir};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A small deterministic generator (the test must not depend on a random crate).
 struct Dice(u64);
