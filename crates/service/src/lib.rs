@@ -31,6 +31,7 @@ mod people;
 mod posts;
 mod publishing;
 mod quality;
+mod retention;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod vault;
@@ -61,6 +62,7 @@ pub use media::{MediaConfig, MediaView};
 pub use people::NewToken;
 pub use posts::{PostInput, PostPatch, PostView, ScheduleRequest, SlideInput, TargetInput};
 pub use publishing::{TargetTimeline, Timeline, TimelineEntry};
+pub use retention::{KindReport, RetentionConfig, RetentionReport};
 
 pub use natronfx_store as store;
 pub use natronfx_workflow as workflow;
@@ -81,6 +83,7 @@ pub struct Service {
     images: Option<Arc<natronfx_platforms::OpenAiImages>>,
     accounts: accounts::AccountsState,
     auth: AuthConfig,
+    retention: RetentionConfig,
 }
 
 impl Service {
@@ -96,6 +99,7 @@ impl Service {
             images: None,
             accounts: Default::default(),
             auth: AuthConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 
@@ -138,7 +142,8 @@ impl Service {
             .with_quality(config.quality.clone())
             .with_media(media, config.media.limits)
             .with_apps(config.apps.clone(), config.accounts.clone())
-            .with_auth(config.auth.clone());
+            .with_auth(config.auth.clone())
+            .with_retention(config.retention.clone());
         let service = match config.images.client()? {
             Some(client) => service.with_images(client),
             None => service,
