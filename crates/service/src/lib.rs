@@ -25,6 +25,7 @@ mod dedupe;
 mod dedupe_tools;
 pub mod dispatch;
 mod error;
+mod export;
 mod generate;
 mod media;
 mod people;
@@ -54,6 +55,10 @@ pub use dispatch::{
     Workers,
 };
 pub use error::{Error, ErrorKind, Result};
+pub use export::{
+    EXPORT_SCHEMA_VERSION, ExportAccount, ExportAttempt, ExportAuditEvent, ExportBundle,
+    ExportMedia, ExportPost, ExportReview, ExportScope, ExportSlide, ExportTarget,
+};
 pub use generate::{
     GenerateRequest, GeneratedMedia, ImageBackground, ImageQuality, ImageSize, ImagesSettings,
     ProvenanceView, SlideFit,
