@@ -72,6 +72,23 @@ pub enum Command {
     /// Content published before: check new content against it, rebuild its fingerprints.
     #[command(subcommand)]
     Dedupe(DedupeCommand),
+    /// The retention policy (admins): delete what `[retention]` no longer keeps.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
+    /// Write a post (or every post) as a JSON bundle for troubleshooting or compliance (admins; audited).
+    /// The bundle holds posts, reviews, targets, publish attempts, media, accounts and audit events, never
+    /// a secret; docs/export.schema.json describes it.
+    Export {
+        /// The post to export.
+        #[arg(long, required_unless_present = "all", conflicts_with = "all")]
+        post: Option<String>,
+        /// Every post and the whole audit log.
+        #[arg(long)]
+        all: bool,
+        /// The file to write (`-` for standard output).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Run the local platform simulator (TikTok, Instagram, Facebook, OpenAI Images) until Ctrl-C.
     Sim {
         /// Port to listen on, on 127.0.0.1 (0 picks a free one).
@@ -538,14 +555,46 @@ pub enum PolicyCommand {
     },
 }
 
+/// `natronfx retention ...`
+#[derive(Debug, Subcommand)]
+pub enum RetentionCommand {
+    /// Apply the policy now and print what was deleted per kind (count, bytes).
+    Run {
+        /// Print what would be deleted, and delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
 /// `natronfx audit ...`
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// The latest events.
+    /// The latest events, newest first, optionally filtered.
     List {
         /// How many.
         #[arg(long, default_value_t = 50)]
         limit: u32,
+        /// Only this action, e.g. `post-approved`, `credentials-purged`, `data-exported`.
+        #[arg(long)]
+        action: Option<String>,
+        /// Only events about this kind of record: post, account, user, token, setting, retention, export...
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only events about this record (its id).
+        #[arg(long)]
+        subject: Option<String>,
+        /// Only events by this person (email or id).
+        #[arg(long)]
+        actor: Option<String>,
+        /// Only events at or after this instant (RFC 3339, or a date YYYY-MM-DD in UTC).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only events before this instant (RFC 3339, or a date YYYY-MM-DD in UTC).
+        #[arg(long)]
+        until: Option<String>,
+        /// Continue below this seq (the last one of the previous page).
+        #[arg(long)]
+        before: Option<i64>,
     },
     /// Check the log's hash chain; names the first edited, deleted or reordered event (exit 5).
     Verify,

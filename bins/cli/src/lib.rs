@@ -6,6 +6,7 @@
 
 mod accounts;
 mod args;
+mod data;
 mod dedupe;
 mod media;
 mod output;

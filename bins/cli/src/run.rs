@@ -161,17 +161,31 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Audit(AuditCommand::Verify) => {
-            let checked = service.verify_audit(&actor).await?;
+            let check = service.verify_audit_chain(&actor).await?;
+            let checked = check.checked;
             if json {
-                output::json(&json!({ "intact": true, "events": checked }));
+                output::json(
+                    &json!({ "intact": true, "events": checked, "anchored_at": check.anchored_at }),
+                );
             } else {
                 println!("audit log intact: {checked} events, every hash and link holds");
+                if let Some(seq) = check.anchored_at {
+                    println!(
+                        "older events were deleted by the retention policy; the chain is verified from event {seq}, \
+                         whose link was recorded when they were deleted"
+                    );
+                }
             }
             Ok(())
         }
-        Command::Audit(AuditCommand::List { limit }) => {
-            print_events(&service.recent_audit(&actor, limit).await?, json);
+        Command::Audit(cmd @ AuditCommand::List { .. }) => {
+            let events = crate::data::audit_list(&service, &actor, cmd).await?;
+            print_events(&events, json);
             Ok(())
+        }
+        Command::Retention(cmd) => crate::data::retention(&service, &actor, cmd, json).await,
+        Command::Export { post, all, out } => {
+            crate::data::export(&service, &actor, post.as_deref(), all, &out, json).await
         }
     }
 }

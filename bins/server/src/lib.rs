@@ -285,6 +285,20 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             }
         }
     });
+    // Daily: the retention policy ([retention]) deletes what it no longer keeps.
+    if config.retention.enabled {
+        let keeper = service.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(24 * 3600));
+            loop {
+                every.tick().await;
+                match keeper.run_retention(None, chrono::Utc::now(), false).await {
+                    Ok(report) => tracing::info!(?report, "retention run"),
+                    Err(e) => tracing::warn!(code = e.code(), error = %e, "retention run failed"),
+                }
+            }
+        });
+    }
     let app = app(service, &config, metrics)?;
     axum::serve(
         listener,

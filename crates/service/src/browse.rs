@@ -5,7 +5,9 @@
 use chrono::{DateTime, Utc};
 use natronfx_media::CarouselSpec;
 use natronfx_media::render::Background;
-use natronfx_store::{CalendarEntry, MediaCursor, PostSearch, PostSummary, StoredAuditEvent};
+use natronfx_store::{
+    AuditFilter, CalendarEntry, MediaCursor, PostSearch, PostSummary, StoredAuditEvent,
+};
 use natronfx_workflow::{Account, Action, User, authorize};
 
 use crate::{MediaView, Result, Service};
@@ -69,6 +71,35 @@ impl Service {
     ) -> Result<Vec<StoredAuditEvent>> {
         authorize(actor, Action::ViewAudit, None)?;
         Ok(self.store.audit_page(before, limit.clamp(1, 500)).await?)
+    }
+
+    /// Audit events that pass `filter`, newest first, a page at a time (continue with
+    /// `before_seq` set to the last `seq` seen). Only admins may read the log.
+    pub async fn audit_search(
+        &self,
+        actor: &User,
+        filter: &AuditFilter,
+    ) -> Result<Vec<StoredAuditEvent>> {
+        authorize(actor, Action::ViewAudit, None)?;
+        let mut filter = filter.clone();
+        filter.limit = if filter.limit == 0 {
+            50
+        } else {
+            filter.limit.min(500)
+        };
+        Ok(self.store.search_audit(&filter).await?)
+    }
+
+    /// A person by id or email, for filtering the audit log by who acted (admins).
+    pub async fn audit_actor(&self, actor: &User, reference: &str) -> Result<User> {
+        authorize(actor, Action::ViewAudit, None)?;
+        Ok(match reference.parse::<natronfx_workflow::UserId>() {
+            Ok(id) => self.store.user(id).await?,
+            Err(_) => {
+                let email = reference.parse::<natronfx_workflow::Email>()?;
+                self.store.user_by_email(&email).await?
+            }
+        })
     }
 
     /// Stored images after `after`, newest first.

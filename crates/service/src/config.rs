@@ -38,6 +38,8 @@ pub struct Config {
     pub accounts: crate::AccountsConfig,
     /// Sessions and login throttling.
     pub auth: crate::AuthConfig,
+    /// How long each kind of record is kept.
+    pub retention: crate::RetentionConfig,
 }
 
 /// Database settings.

@@ -174,7 +174,12 @@ impl Service {
         let since = self.now() - Duration::days(i64::from(policy.window_days));
         let mut out = Vec::new();
         for (id, matched) in candidates {
-            let earlier = self.store.fingerprint(id).await?;
+            // Retention may have deleted it since this process indexed it: it is past the window.
+            let earlier = match self.store.fingerprint(id).await {
+                Ok(earlier) => earlier,
+                Err(natronfx_store::Error::NotFound { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            };
             let in_scope = policy.scope == "all" || earlier.account_id == target.account_id;
             if earlier.post_id == post.id || !in_scope || earlier.published_at < since {
                 continue;

@@ -126,7 +126,12 @@ impl Service {
         }
         let mut matches = Vec::new();
         for id in candidates.into_keys() {
-            let earlier = self.store.fingerprint(id).await?;
+            // Retention may have deleted it since this process indexed it: it is past the window.
+            let earlier = match self.store.fingerprint(id).await {
+                Ok(earlier) => earlier,
+                Err(natronfx_store::Error::NotFound { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            };
             if Some(earlier.post_id) == exclude {
                 continue;
             }

@@ -88,6 +88,22 @@ pub enum Error {
     /// The session ended (signed out, idle or too old, or the user was disabled).
     #[error("your session has ended; sign in again")]
     SessionExpired,
+    /// The retention policy is switched off (`[retention] enabled = false`); only a dry run is allowed.
+    #[error(
+        "the retention policy is switched off ([retention] enabled = false); enable it, or run with --dry-run"
+    )]
+    RetentionDisabled,
+    /// Slides of the post show media whose files the retention policy deleted.
+    #[error(
+        "post {post} shows media the retention policy deleted (slide {}); replace those slides first",
+        .slides.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    )]
+    MediaPurged {
+        /// The post.
+        post: workflow::PostId,
+        /// The slides concerned, numbered from 1.
+        slides: Vec<usize>,
+    },
     /// Hashing or another internal step failed.
     #[error("internal error: {0}")]
     Internal(String),
@@ -113,6 +129,8 @@ impl Error {
             Error::Account(e) => e.code(),
             Error::TooManyAttempts { .. } => "too-many-attempts",
             Error::SessionExpired => "session-expired",
+            Error::RetentionDisabled => "retention-disabled",
+            Error::MediaPurged { .. } => "media-purged",
             Error::Internal(_) => "internal-error",
         }
     }
@@ -170,7 +188,9 @@ impl Error {
             | "account-needs-reconnect"
             | "account-disconnected"
             | "account-not-connected"
-            | "revoke-failed" => ErrorKind::Conflict,
+            | "revoke-failed"
+            | "retention-disabled"
+            | "media-purged" => ErrorKind::Conflict,
             _ => ErrorKind::Internal,
         }
     }

@@ -25,6 +25,7 @@ mod dedupe;
 mod dedupe_tools;
 pub mod dispatch;
 mod error;
+mod export;
 mod generate;
 mod media;
 mod observe;
@@ -32,6 +33,7 @@ mod people;
 mod posts;
 mod publishing;
 mod quality;
+mod retention;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod vault;
@@ -54,6 +56,10 @@ pub use dispatch::{
     Workers,
 };
 pub use error::{Error, ErrorKind, Result};
+pub use export::{
+    EXPORT_SCHEMA_VERSION, ExportAccount, ExportAttempt, ExportAuditEvent, ExportBundle,
+    ExportMedia, ExportPost, ExportReview, ExportScope, ExportSlide, ExportTarget,
+};
 pub use generate::{
     GenerateRequest, GeneratedMedia, ImageBackground, ImageQuality, ImageSize, ImagesSettings,
     ProvenanceView, SlideFit,
@@ -63,6 +69,7 @@ pub use observe::{Observer, Unobserved};
 pub use people::{FirstAdmin, NewToken};
 pub use posts::{PostInput, PostPatch, PostView, ScheduleRequest, SlideInput, TargetInput};
 pub use publishing::{TargetTimeline, Timeline, TimelineEntry};
+pub use retention::{KindReport, RetentionConfig, RetentionReport};
 
 pub use natronfx_store as store;
 pub use natronfx_workflow as workflow;
@@ -84,6 +91,7 @@ pub struct Service {
     accounts: accounts::AccountsState,
     auth: AuthConfig,
     observer: Arc<dyn Observer>,
+    retention: RetentionConfig,
 }
 
 impl Service {
@@ -100,6 +108,7 @@ impl Service {
             accounts: Default::default(),
             auth: AuthConfig::default(),
             observer: Arc::new(Unobserved),
+            retention: RetentionConfig::default(),
         }
     }
 
@@ -159,7 +168,8 @@ impl Service {
             .with_quality(config.quality.clone())
             .with_media(media, config.media.limits)
             .with_apps(config.apps.clone(), config.accounts.clone())
-            .with_auth(config.auth.clone());
+            .with_auth(config.auth.clone())
+            .with_retention(config.retention.clone());
         let service = match config.images.client()? {
             Some(client) => service.with_images(client),
             None => service,

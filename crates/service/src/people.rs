@@ -422,10 +422,16 @@ impl Service {
     /// Walks the whole audit log's hash chain. Only admins may. A broken chain is an error naming the first
     /// bad event.
     pub async fn verify_audit(&self, actor: &User) -> Result<u64> {
+        Ok(self.verify_audit_chain(actor).await?.checked)
+    }
+
+    /// [`verify_audit`](Self::verify_audit) with the whole answer: how many events were checked and, when
+    /// retention deleted older ones, the anchored event the chain was verified from.
+    pub async fn verify_audit_chain(&self, actor: &User) -> Result<natronfx_store::ChainCheck> {
         authorize(actor, Action::ViewAudit, None)?;
         let check = self.store.verify_audit_chain().await?;
-        match check.first_break {
-            None => Ok(check.checked),
+        match &check.first_break {
+            None => Ok(check),
             Some(broken) => Err(Error::AuditChainBroken(broken.to_string())),
         }
     }

@@ -50,6 +50,7 @@ impl Service {
 
     /// The findings for a post as it is (or as it would be after an operation, before it is saved).
     pub(crate) async fn findings(&self, post: &Post) -> Result<Vec<Finding>> {
+        self.require_media_present(post).await?;
         let mut slides = Vec::with_capacity(post.slides.len());
         let mut keys = Vec::with_capacity(post.slides.len());
         for slide in &post.slides {

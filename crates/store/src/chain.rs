@@ -1,5 +1,9 @@
 //! The audit log's hash chain: each event's hash covers its content and the previous event's hash, so an
 //! edited, deleted or reordered row breaks the chain at that row.
+//!
+//! Retention may delete the oldest events. It then records an anchor (the first event kept and the hash it
+//! links to); verification starts from the newest anchor instead of the genesis link, for that event only,
+//! so a deleted event anywhere else, the anchored event included, still breaks the chain.
 
 use chrono::{DateTime, SubsecRound, Utc};
 use natronfx_workflow::AuditEvent;
@@ -85,6 +89,9 @@ pub struct ChainCheck {
     pub checked: u64,
     /// The first break, if any.
     pub first_break: Option<ChainBreak>,
+    /// The first event checked when retention deleted older ones: the chain is verified from this
+    /// anchor on, and its link to the deleted event is the one recorded when they were deleted.
+    pub anchored_at: Option<i64>,
 }
 
 /// Checks one stored row against the hash of the row before it; returns the row's hash to carry on with.

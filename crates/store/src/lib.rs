@@ -19,12 +19,14 @@ mod error;
 mod model;
 mod postgres;
 mod provenance;
+mod retention;
 mod rows;
 mod sessions;
 mod sql;
 mod sql_connections;
 mod sql_dispatch;
 mod sql_provenance;
+mod sql_retention;
 mod sql_sessions;
 mod sqlite;
 #[cfg(feature = "testing")]
@@ -51,6 +53,9 @@ pub use model::{
 };
 pub use postgres::PgStore;
 pub use provenance::{MediaProvenance, ProvenanceStore, PublishedTarget};
+pub use retention::{
+    AuditAnchor, AuditFilter, MediaCutoffs, Purged, ReleasedMedia, RetentionStore,
+};
 pub use sessions::{
     BrowseStore, CalendarEntry, LoginAttempt, LoginAttemptStore, LoginFailures, MediaCursor,
     PostSearch, SessionRecord, SessionStore,
@@ -171,6 +176,8 @@ pub trait AuditStore: Send + Sync {
     ) -> Result<Vec<StoredAuditEvent>>;
     /// The latest events, newest first.
     async fn recent_audit(&self, limit: u32) -> Result<Vec<StoredAuditEvent>>;
+    /// Events that pass `filter`, newest first, one page at a time (see [`AuditFilter::before_seq`]).
+    async fn search_audit(&self, filter: &AuditFilter) -> Result<Vec<StoredAuditEvent>>;
     /// Walks the whole log in order and reports the first event whose hash or link does not hold.
     async fn verify_audit_chain(&self) -> Result<ChainCheck>;
 }
@@ -255,6 +262,7 @@ pub trait Store:
     + SessionStore
     + LoginAttemptStore
     + BrowseStore
+    + RetentionStore
     + std::fmt::Debug
 {
     /// Which backend this is: `sqlite` or `postgres`.

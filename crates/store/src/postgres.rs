@@ -22,6 +22,13 @@ crate::sql_dispatch::impl_sql_dispatch!(
 crate::sql_provenance::impl_sql_provenance!(PgStore, Postgres);
 crate::sql_connections::impl_sql_connections!(PgStore, Postgres, " FOR NO KEY UPDATE");
 crate::sql_sessions::impl_sql_sessions!(PgStore, Postgres);
+// Releasing media holds off writers of slides and targets for that one statement, so a post scheduled at
+// the same moment is either seen (and keeps its media) or waits.
+crate::sql_retention::impl_sql_retention!(
+    PgStore,
+    Postgres,
+    Some("LOCK TABLE slides, targets IN SHARE MODE")
+);
 
 /// A PostgreSQL database.
 #[derive(Debug, Clone)]

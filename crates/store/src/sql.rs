@@ -531,7 +531,9 @@ macro_rules! impl_sql_store {
                 let mut tx = self.begin_write().await?;
                 sqlx::query(
                     "INSERT INTO media (id, key, sha256, bytes, width, height, format, source, created_by, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (key) DO NOTHING",
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (key) DO UPDATE SET \
+                     created_at = CASE WHEN media.purged_at IS NULL THEN media.created_at ELSE excluded.created_at END, \
+                     purged_at = NULL",
                 )
                 .bind(m.id.to_string())
                 .bind(&m.key)
@@ -567,7 +569,7 @@ macro_rules! impl_sql_store {
             async fn list_media(&self, limit: u32) -> Result<Vec<MediaRecord>> {
                 let rows: Vec<MediaRow> = sqlx::query_as(
                     "SELECT id, key, sha256, bytes, width, height, format, source, created_by, created_at \
-                     FROM media ORDER BY created_at DESC, id DESC LIMIT $1",
+                     FROM media WHERE purged_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $1",
                 )
                 .bind(i64::from(limit.clamp(1, 1000)))
                 .fetch_all(&self.pool)
@@ -630,6 +632,13 @@ macro_rules! impl_sql_store {
                 let mut prev = crate::chain::GENESIS.to_owned();
                 let mut after = i64::MIN;
                 let mut checked = 0u64;
+                // Retention deleted the oldest events: the newest anchor names the first event kept and the
+                // link it must carry. Any other first event must link to the genesis.
+                let anchor: Option<(i64, String)> =
+                    sqlx::query_as("SELECT first_seq, prev_hash FROM audit_anchors ORDER BY first_seq DESC LIMIT 1")
+                        .fetch_optional(&self.pool)
+                        .await?;
+                let mut anchored_at = None;
                 loop {
                     let rows: Vec<crate::rows::ChainRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                         "SELECT {AUDIT_COLUMNS}, prev_hash, hash FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT 1000"
@@ -642,14 +651,46 @@ macro_rules! impl_sql_store {
                     for row in rows {
                         let (prev_hash, hash) = (row.prev_hash.clone(), row.hash.clone());
                         let stored = StoredAuditEvent::try_from(row.event)?;
+                        if checked == 0 {
+                            if let Some((first_seq, link)) = &anchor {
+                                if *first_seq == stored.seq {
+                                    prev = link.clone();
+                                    anchored_at = Some(stored.seq);
+                                }
+                            }
+                        }
                         match crate::chain::check_row(&prev, stored.seq, &stored.event, prev_hash.as_deref(), hash.as_deref()) {
                             Ok(next) => prev = next,
-                            Err(first_break) => return Ok(crate::ChainCheck { checked, first_break: Some(first_break) }),
+                            Err(first_break) => {
+                                return Ok(crate::ChainCheck { checked, first_break: Some(first_break), anchored_at });
+                            }
                         }
                         checked += 1;
                     }
                 }
-                Ok(crate::ChainCheck { checked, first_break: None })
+                Ok(crate::ChainCheck { checked, first_break: None, anchored_at })
+            }
+
+            async fn search_audit(&self, filter: &crate::AuditFilter) -> Result<Vec<StoredAuditEvent>> {
+                let limit = if filter.limit == 0 { 50 } else { filter.limit.clamp(1, 1000) };
+                let rows: Vec<AuditRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {AUDIT_COLUMNS} FROM audit_events \
+                     WHERE ($1 IS NULL OR action = $1) AND ($2 IS NULL OR subject_kind = $2) \
+                       AND ($3 IS NULL OR subject_id = $3) AND ($4 IS NULL OR actor_id = $4) \
+                       AND ($5 IS NULL OR at >= $5) AND ($6 IS NULL OR at < $6) AND ($7 IS NULL OR seq < $7) \
+                     ORDER BY seq DESC LIMIT $8"
+                )))
+                .bind(filter.action.map(|a| a.as_str()))
+                .bind(filter.subject_kind.as_deref())
+                .bind(filter.subject_id.as_deref())
+                .bind(filter.actor.map(|a| a.to_string()))
+                .bind(filter.since.map(crate::chain::stored_instant))
+                .bind(filter.until.map(crate::chain::stored_instant))
+                .bind(filter.before_seq)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(StoredAuditEvent::try_from).collect()
             }
 
             async fn recent_audit(&self, limit: u32) -> Result<Vec<StoredAuditEvent>> {

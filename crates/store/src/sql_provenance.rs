@@ -98,7 +98,9 @@ macro_rules! impl_sql_provenance {
                     for (m, p) in items {
                         sqlx::query(
                             "INSERT INTO media (id, key, sha256, bytes, width, height, format, source, created_by, \
-                             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (key) DO NOTHING",
+                             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (key) DO UPDATE SET \
+                             created_at = CASE WHEN media.purged_at IS NULL THEN media.created_at \
+                             ELSE excluded.created_at END, purged_at = NULL",
                         )
                         .bind(m.id.to_string())
                         .bind(&m.key)

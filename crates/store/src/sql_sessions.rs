@@ -245,7 +245,8 @@ macro_rules! impl_sql_sessions {
                 async fn media_page(&self, after: Option<MediaCursor>, limit: u32) -> Result<Vec<MediaRecord>> {
                     let rows: Vec<MediaRow> = sqlx::query_as(
                         "SELECT id, key, sha256, bytes, width, height, format, source, created_by, created_at \
-                         FROM media WHERE ($1 IS NULL OR created_at < $1 OR (created_at = $1 AND id < $2)) \
+                         FROM media WHERE purged_at IS NULL \
+                           AND ($1 IS NULL OR created_at < $1 OR (created_at = $1 AND id < $2)) \
                          ORDER BY created_at DESC, id DESC LIMIT $3",
                     )
                     .bind(after.map(|c| c.created_at))

@@ -15,6 +15,8 @@ crate::sql_provenance::impl_sql_provenance!(SqliteStore, Sqlite);
 // The refresh lock is `BEGIN IMMEDIATE` itself: SQLite has no row locks.
 crate::sql_connections::impl_sql_connections!(SqliteStore, Sqlite, "");
 crate::sql_sessions::impl_sql_sessions!(SqliteStore, Sqlite);
+// `BEGIN IMMEDIATE` already keeps every other writer out while media are released.
+crate::sql_retention::impl_sql_retention!(SqliteStore, Sqlite, None);
 
 /// A SQLite database.
 #[derive(Debug, Clone)]

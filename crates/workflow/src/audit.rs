@@ -88,6 +88,10 @@ pub enum AuditAction {
     LoggedOut,
     /// A user changed their password (their other sessions end).
     PasswordChanged,
+    /// The retention policy deleted old records (the note counts them per kind).
+    RetentionPurged,
+    /// Records were exported for troubleshooting or compliance (the note says which).
+    DataExported,
 }
 
 impl AuditAction {
@@ -132,6 +136,8 @@ impl AuditAction {
             AuditAction::LoginFailed => "login-failed",
             AuditAction::LoggedOut => "logged-out",
             AuditAction::PasswordChanged => "password-changed",
+            AuditAction::RetentionPurged => "retention-purged",
+            AuditAction::DataExported => "data-exported",
         }
     }
 }

@@ -32,11 +32,13 @@ pub enum Action {
     ManageOwnTokens,
     /// Connect, refresh and disconnect social accounts; see and rotate the token vault's keys.
     ManageAccounts,
+    /// Run the retention policy and export records (with their audit trail).
+    ManageData,
 }
 
 impl Action {
     /// Every action, for tables and exhaustive tests.
-    pub const ALL: [Action; 11] = [
+    pub const ALL: [Action; 12] = [
         Action::ViewPost,
         Action::CreatePost,
         Action::EditPost,
@@ -48,6 +50,7 @@ impl Action {
         Action::ViewAudit,
         Action::ManageOwnTokens,
         Action::ManageAccounts,
+        Action::ManageData,
     ];
 
     fn verb(self) -> &'static str {
@@ -63,6 +66,7 @@ impl Action {
             Action::ViewAudit => "read the audit log",
             Action::ManageOwnTokens => "manage API tokens",
             Action::ManageAccounts => "connect and disconnect social accounts",
+            Action::ManageData => "delete old records and export them",
         }
     }
 }

@@ -55,6 +55,8 @@ both!(
     disconnecting_revokes_deletes_credentials_and_keeps_history,
     no_plaintext_token_in_the_database_logs_or_outputs,
     rotation_interrupted_halfway_and_resumed_leaves_every_token_readable,
+    a_purged_account_leaves_no_secret_in_the_vault,
+    an_export_matches_its_schema_and_holds_no_token,
 );
 
 // ------------------------------------------------------------------------------------------ the world
@@ -1365,4 +1367,264 @@ async fn start_up_with_vault_settings(db: &natronfx_service::store::testing::Tes
     let err = service.vault_status(&admin).await.unwrap_err();
     assert_eq!(err.code(), "vault-not-configured");
     let _ = std::fs::remove_dir_all(media);
+}
+
+// ------------------------------------------------------------------------------------------ credential removal and export
+
+async fn a_purged_account_leaves_no_secret_in_the_vault(app: TestApp) {
+    let w = world(app).await;
+    let tt = w.connect_one(Platform::Tiktok).await;
+    let sealed = |status: &natronfx_vault::VaultStatus| -> u64 {
+        status.keys.iter().map(|k| k.sealed).sum()
+    };
+    let before = w.service.vault_status(&w.app.admin).await.unwrap();
+    assert_eq!(sealed(&before), 2, "an access and a refresh token");
+    // Even with the platform refusing to revoke, --purge removes every stored secret.
+    w.sim.sim.push_fault(
+        Endpoint::TiktokOAuthRevoke,
+        Fault::ServerError { status: 503 },
+    );
+    let report = w
+        .service
+        .disconnect(&w.app.admin, tt.id, true)
+        .await
+        .unwrap();
+    assert_eq!(report.credentials_deleted, 2);
+    let after = w.service.vault_status(&w.app.admin).await.unwrap();
+    assert_eq!(
+        sealed(&after),
+        0,
+        "vault status confirms none remain: {after:?}"
+    );
+    assert!(
+        w.service
+            .store()
+            .credentials_of(tt.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let purged = w
+        .service
+        .store()
+        .search_audit(&natronfx_service::store::AuditFilter {
+            action: Some(AuditAction::CredentialsPurged),
+            subject_id: Some(tt.id.to_string()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(purged.len(), 1, "the purge is in the audit log");
+    assert_eq!(purged[0].event.actor, Some(w.app.admin.id));
+    assert!(
+        purged[0]
+            .event
+            .note
+            .as_deref()
+            .unwrap()
+            .contains("access_token"),
+        "{:?}",
+        purged[0].event.note
+    );
+    w.service.verify_audit(&w.app.admin).await.unwrap();
+}
+
+fn export_schema() -> serde_json::Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/export.schema.json");
+    serde_json::from_str(&std::fs::read_to_string(path).expect("docs/export.schema.json"))
+        .expect("the schema is JSON")
+}
+
+fn assert_matches_schema(bundle: &serde_json::Value) {
+    let schema = export_schema();
+    let validator = jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("a valid JSON Schema 2020-12");
+    let errors: Vec<String> = validator
+        .iter_errors(bundle)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the export breaks its schema: {errors:#?}"
+    );
+}
+
+async fn an_export_matches_its_schema_and_holds_no_token(app: TestApp) {
+    use natronfx_service::ExportScope;
+    use natronfx_service::store::LogEntry;
+    let w = world(app).await;
+    let tt = w.connect_one(Platform::Tiktok).await;
+    let ig = w.connect_one(Platform::Instagram).await;
+    // A token refreshed once, so the simulator issued more than one of each.
+    w.service
+        .force_refresh(tt.id, &w.service.access_token(tt.id).await.unwrap())
+        .await
+        .unwrap();
+    let media = w.app.photo(1080, 1350, 7).await;
+    let post = w
+        .service
+        .create_post(
+            &w.app.editor,
+            PostInput {
+                title: "Exported".into(),
+                caption: "Fresh #coffee".into(),
+                hashtags: vec!["roast".into()],
+                slides: vec![SlideInput {
+                    media_id: media.to_string(),
+                    alt_text: "a cup".into(),
+                }],
+                targets: vec![
+                    TargetInput {
+                        account: tt.id.to_string(),
+                        caption: Some("for tiktok".into()),
+                        options: Default::default(),
+                    },
+                    TargetInput {
+                        account: ig.id.to_string(),
+                        caption: None,
+                        options: Default::default(),
+                    },
+                ],
+            },
+        )
+        .await
+        .unwrap();
+    // Another post, reviewed (a sandbox account skips the checks that reach the network).
+    let reviewed = w
+        .service
+        .create_post(
+            &w.app.editor,
+            PostInput {
+                title: "Reviewed".into(),
+                caption: "Dark roast #coffee".into(),
+                hashtags: vec![],
+                slides: vec![SlideInput {
+                    media_id: media.to_string(),
+                    alt_text: "a cup".into(),
+                }],
+                targets: vec![TargetInput {
+                    account: "@sandbox.instagram".into(),
+                    caption: None,
+                    options: Default::default(),
+                }],
+            },
+        )
+        .await
+        .unwrap();
+    w.service
+        .submit_post(&w.app.editor, reviewed.id)
+        .await
+        .unwrap();
+    w.service
+        .request_changes(&w.app.reviewer, reviewed.id, Some("brighter please".into()))
+        .await
+        .unwrap();
+    // A line of publishing history, as the dispatcher writes it.
+    let stored = w.service.store().post(post.id).await.unwrap();
+    let target = stored.targets[0].id;
+    w.service
+        .store()
+        .save_post_logged(
+            stored.snapshot(),
+            &[],
+            &[LogEntry {
+                remote_id: Some("v_pub_1".into()),
+                http_status: Some(503),
+                ..LogEntry::new(
+                    target,
+                    post.id,
+                    1,
+                    w.now(),
+                    "retry",
+                    "the platform was busy",
+                )
+            }],
+            &[],
+        )
+        .await
+        .unwrap();
+
+    let err = w
+        .service
+        .export(&w.app.editor, ExportScope::Post(post.id))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "permission-denied");
+    let one = w
+        .service
+        .export(&w.app.admin, ExportScope::Post(post.id))
+        .await
+        .unwrap();
+    let all = w
+        .service
+        .export(&w.app.admin, ExportScope::All)
+        .await
+        .unwrap();
+    let one = serde_json::to_value(&one).unwrap();
+    let all = serde_json::to_value(&all).unwrap();
+    assert_matches_schema(&one);
+    assert_matches_schema(&all);
+    // The schema is strict: a field it does not describe (say, a token) is refused.
+    let mut leaked = one.clone();
+    leaked["accounts"][0]["access_token"] = "t".into();
+    let schema = export_schema();
+    assert!(
+        !jsonschema::draft202012::is_valid(&schema, &leaked),
+        "an undescribed field breaks the schema"
+    );
+
+    assert_eq!(one["schema_version"], 1);
+    assert_eq!(one["posts"].as_array().unwrap().len(), 1);
+    let p = &one["posts"][0];
+    assert_eq!(p["targets"].as_array().unwrap().len(), 2);
+    assert_eq!(all["posts"].as_array().unwrap().len(), 2);
+    let reviews: Vec<&serde_json::Value> = all["posts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["reviews"].as_array().unwrap())
+        .collect();
+    assert_eq!(reviews.len(), 1);
+    assert_eq!(reviews[0]["decision"], "request_changes");
+    assert_eq!(p["publish_attempts"][0]["remote_id"], "v_pub_1");
+    let m = &one["media"][0];
+    let row = w.service.store().media(media).await.unwrap();
+    assert_eq!(
+        (m["sha256"].as_str(), m["bytes"].as_i64()),
+        (Some(row.sha256.as_str()), Some(row.bytes))
+    );
+    assert!(m["public_url"].as_str().unwrap().ends_with(&row.key));
+    assert_eq!(one["accounts"].as_array().unwrap().len(), 2);
+    assert_eq!(all["accounts"].as_array().unwrap().len(), 3);
+    let actions: Vec<&str> = one["audit_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["post-created"]);
+    assert!(all["audit_events"].as_array().unwrap().len() > actions.len());
+
+    let exported = w
+        .service
+        .store()
+        .search_audit(&natronfx_service::store::AuditFilter {
+            action: Some(AuditAction::DataExported),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(exported.len(), 2, "each export is audited");
+    assert_eq!(exported[1].event.subject_id, post.id.to_string());
+
+    let secrets = w.sim.sim.issued_secrets();
+    assert!(secrets.len() >= 4, "{} tokens issued", secrets.len());
+    for bundle in [&one, &all] {
+        let text = serde_json::to_string(bundle).unwrap();
+        for secret in &secrets {
+            assert!(!text.contains(secret.as_str()), "a token is in the export");
+        }
+    }
 }

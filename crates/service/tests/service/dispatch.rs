@@ -54,10 +54,10 @@ both!(
     archiving_a_scheduled_post_stops_its_targets,
 );
 
-struct World {
-    app: TestApp,
-    sim: SimHandle,
-    dispatcher: Dispatcher,
+pub(crate) struct World {
+    pub(crate) app: TestApp,
+    pub(crate) sim: SimHandle,
+    pub(crate) dispatcher: Dispatcher,
 }
 
 fn config() -> DispatchConfig {
@@ -72,7 +72,7 @@ fn config() -> DispatchConfig {
     }
 }
 
-async fn world(app: TestApp) -> World {
+pub(crate) async fn world(app: TestApp) -> World {
     let sim = Simulator::start(SimConfig {
         clock: ClockMode::Manual,
         sandbox_tokens: true,
@@ -158,14 +158,14 @@ impl World {
         post.id
     }
 
-    fn advance(&self, by: chrono::Duration) {
+    pub(crate) fn advance(&self, by: chrono::Duration) {
         self.app.clock.advance(by);
         self.sim.advance_clock(by.to_std().unwrap());
     }
 
     /// Steps the dispatcher (moving both clocks five seconds each pass) until nothing has been claimed
     /// for 200 simulated seconds, summing the reports.
-    async fn settle(&self) -> DispatchReport {
+    pub(crate) async fn settle(&self) -> DispatchReport {
         let mut total = DispatchReport::default();
         let mut idle = 0;
         for _ in 0..200 {

@@ -3,6 +3,7 @@
 mod dedupe_history;
 mod dispatch;
 mod generate;
+mod retention;
 
 use chrono::Duration;
 use natronfx_service::testing::{TEST_PASSWORD, TestApp};

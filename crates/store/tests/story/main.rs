@@ -811,6 +811,107 @@ async fn rows_written_around_the_log_break_the_chain(db: TestDb) {
     assert_eq!(bypassed.first_break, Some(ChainBreak::Unhashed { seq: 7 }));
 }
 
+/// Five events from long ago and three from now; retention deletes the old ones (its own event appended
+/// in the same transaction), then `tamper` changes the database behind the store's back.
+async fn anchored_story(db: &TestDb, tamper: &[&str]) -> natronfx_store::ChainCheck {
+    let store = db.open().await;
+    let long_ago = now() - Duration::days(3000);
+    for i in 0..8 {
+        let at = if i < 5 {
+            long_ago + Duration::minutes(i)
+        } else {
+            now()
+        };
+        let ev = AuditEvent::new(
+            at,
+            None,
+            AuditAction::SettingChanged,
+            "setting",
+            format!("k{i}"),
+        );
+        store.append_audit(&[ev]).await.unwrap();
+    }
+    let before = now() - Duration::days(2555);
+    let dry = store.purge_audit(before, None).await.unwrap();
+    assert_eq!(dry.count, 5, "a dry run counts the old prefix");
+    assert_eq!(
+        store.verify_audit_chain().await.unwrap().checked,
+        8,
+        "and deletes nothing"
+    );
+    let purge = AuditEvent::new(
+        now(),
+        None,
+        AuditAction::RetentionPurged,
+        "retention",
+        "run",
+    );
+    let done = store.purge_audit(before, Some(&purge)).await.unwrap();
+    assert_eq!(done.count, 5);
+    let anchor = store.audit_anchor().await.unwrap().expect("an anchor");
+    assert_eq!((anchor.first_seq, anchor.deleted), (6, 5));
+    let clean = store.verify_audit_chain().await.unwrap();
+    assert_eq!(
+        (clean.checked, clean.first_break, clean.anchored_at),
+        (4, None, Some(6)),
+        "three recent events and the purge's own, verified from the anchor"
+    );
+    let kept = store.recent_audit(10).await.unwrap();
+    assert_eq!(
+        kept.first().unwrap().event.action,
+        AuditAction::RetentionPurged
+    );
+    assert_eq!(kept.last().unwrap().seq, 6);
+    for sql in tamper {
+        if db.url.starts_with("sqlite:") {
+            let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+                .execute(&pool)
+                .await
+                .unwrap();
+        } else {
+            let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    }
+    store.verify_audit_chain().await.unwrap()
+}
+
+async fn retention_deletes_the_oldest_events_and_the_chain_still_verifies(db: TestDb) {
+    let check = anchored_story(&db, &[]).await;
+    assert_eq!(check.first_break, None);
+}
+
+async fn after_retention_a_deleted_event_is_still_caught(db: TestDb) {
+    use natronfx_store::ChainBreak;
+    let middle = anchored_story(&db, &["DELETE FROM audit_events WHERE seq = 7"]).await;
+    assert_eq!(middle.first_break, Some(ChainBreak::Unlinked { seq: 8 }));
+}
+
+async fn after_retention_deleting_the_anchored_event_is_caught(db: TestDb) {
+    use natronfx_store::ChainBreak;
+    let first = anchored_story(&db, &["DELETE FROM audit_events WHERE seq = 6"]).await;
+    assert_eq!(first.first_break, Some(ChainBreak::Unlinked { seq: 7 }));
+}
+
+async fn a_forged_anchor_does_not_hide_a_deleted_prefix(db: TestDb) {
+    use natronfx_store::ChainBreak;
+    // Someone deletes more of the log and moves the anchor to cover it, without the hash it needs.
+    let forged = anchored_story(
+        &db,
+        &[
+            "DELETE FROM audit_events WHERE seq = 6",
+            "INSERT INTO audit_anchors (first_seq, prev_hash, deleted, created_at) \
+             VALUES (7, 'forged', 1, '2026-12-01T09:00:00Z')",
+        ],
+    )
+    .await;
+    assert_eq!(forged.first_break, Some(ChainBreak::Unlinked { seq: 7 }));
+}
+
 macro_rules! chain_stories {
     ($($name:ident),*) => {
         mod chain_sqlite {
@@ -836,7 +937,11 @@ chain_stories!(
     the_audit_chain_names_the_first_edited_deleted_or_swapped_row,
     deleted_rows_break_the_chain,
     swapped_rows_break_the_chain,
-    rows_written_around_the_log_break_the_chain
+    rows_written_around_the_log_break_the_chain,
+    retention_deletes_the_oldest_events_and_the_chain_still_verifies,
+    after_retention_a_deleted_event_is_still_caught,
+    after_retention_deleting_the_anchored_event_is_caught,
+    a_forged_anchor_does_not_hide_a_deleted_prefix
 );
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 
 mod crash;
 mod media_dedupe;
+mod retention;
 
 use natronfx_e2e::{Cli, Server};
 use natronfx_store::testing::TestDb;

@@ -1,0 +1,207 @@
+//! `natronfx retention run`, `natronfx export` and the filters of `natronfx audit list`: what the team
+//! keeps, for how long, and what it hands out.
+
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use natronfx_service::store::{AuditFilter, StoredAuditEvent};
+use natronfx_service::workflow::{AuditAction, PostId, User};
+use natronfx_service::{Error, ExportScope, Result, Service};
+use serde_json::json;
+
+use crate::args::{AuditCommand, RetentionCommand};
+use crate::output;
+
+fn invalid(field: &'static str, reason: impl Into<String>) -> Error {
+    natronfx_service::workflow::Error::InvalidInput {
+        field,
+        reason: reason.into(),
+    }
+    .into()
+}
+
+/// Bytes as people read them: `0 B`, `512 B`, `1.5 KiB`, `12.0 MiB`.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+/// Runs a `retention` subcommand.
+pub async fn retention(
+    service: &Service,
+    actor: &User,
+    cmd: RetentionCommand,
+    json: bool,
+) -> Result<()> {
+    let RetentionCommand::Run { dry_run } = cmd;
+    let report = service
+        .run_retention(Some(actor), Utc::now(), dry_run)
+        .await?;
+    if json {
+        output::json(&report);
+        return Ok(());
+    }
+    let rows = report
+        .kinds
+        .iter()
+        .map(|k| {
+            vec![
+                k.kind.to_owned(),
+                k.keep_days
+                    .map_or_else(|| "forever".to_owned(), |d| format!("{d} days")),
+                k.count.to_string(),
+                k.bytes.map_or_else(|| "-".to_owned(), |b| b.to_string()),
+                k.bytes.map_or_else(|| "-".to_owned(), human_bytes),
+            ]
+        })
+        .collect();
+    output::table(&["kind", "kept", "count", "bytes", "size"], rows);
+    let total: u64 = report.kinds.iter().map(|k| k.count).sum();
+    let failed: u64 = report.kinds.iter().map(|k| k.failed).sum();
+    if failed > 0 {
+        println!(
+            "{failed} media file(s) could not be deleted from the media store; they are kept and the next run tries again"
+        );
+    }
+    if dry_run {
+        println!("dry run: nothing was deleted ({total} record(s) would be)");
+    } else {
+        println!("deleted {total} record(s); recorded in the audit log as retention-purged");
+    }
+    Ok(())
+}
+
+/// Runs `export`: builds the bundle (audited) and writes it to `out`.
+pub async fn export(
+    service: &Service,
+    actor: &User,
+    post: Option<&str>,
+    all: bool,
+    out: &Path,
+    json: bool,
+) -> Result<()> {
+    let scope = match (post, all) {
+        (Some(id), false) => ExportScope::Post(id.parse::<PostId>()?),
+        (None, true) => ExportScope::All,
+        _ => return Err(invalid("export", "give either --post ID or --all")),
+    };
+    let bundle = service.export(actor, scope).await?;
+    let text = serde_json::to_string_pretty(&bundle)
+        .map_err(|e| Error::Internal(format!("cannot encode the export: {e}")))?;
+    let to_stdout = out.as_os_str() == "-";
+    if to_stdout {
+        println!("{text}");
+        return Ok(());
+    }
+    std::fs::write(out, text.as_bytes())
+        .map_err(|e| invalid("out", format!("cannot write {}: {e}", out.display())))?;
+    let summary = json!({
+        "out": out.display().to_string(),
+        "posts": bundle.posts.len(),
+        "media": bundle.media.len(),
+        "audit_events": bundle.audit_events.len(),
+        "bytes": text.len(),
+    });
+    if json {
+        output::json(&summary);
+    } else {
+        println!(
+            "wrote {} ({} post(s), {} media, {} audit event(s), {})",
+            out.display(),
+            bundle.posts.len(),
+            bundle.media.len(),
+            bundle.audit_events.len(),
+            human_bytes(text.len() as u64)
+        );
+    }
+    Ok(())
+}
+
+/// An instant from RFC 3339, or a UTC date (its midnight).
+fn instant(field: &'static str, text: &str) -> Result<DateTime<Utc>> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Ok(at.with_timezone(&Utc));
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| d.and_utc())
+        .ok_or_else(|| {
+            invalid(
+                field,
+                format!(
+                    "`{text}` is neither RFC 3339 (2026-12-01T09:00:00Z) nor a date (2026-12-01)"
+                ),
+            )
+        })
+}
+
+/// Runs `audit list` with its filters.
+pub async fn audit_list(
+    service: &Service,
+    actor: &User,
+    cmd: AuditCommand,
+) -> Result<Vec<StoredAuditEvent>> {
+    let AuditCommand::List {
+        limit,
+        action,
+        kind,
+        subject,
+        actor: by,
+        since,
+        until,
+        before,
+    } = cmd
+    else {
+        return Ok(Vec::new());
+    };
+    let action = action
+        .map(|a| {
+            serde_json::from_value::<AuditAction>(serde_json::Value::String(a.clone())).map_err(
+                |_| {
+                    invalid(
+                        "action",
+                        format!("`{a}` is not an audit action (e.g. post-approved, data-exported)"),
+                    )
+                },
+            )
+        })
+        .transpose()?;
+    let by = match by {
+        Some(reference) => Some(service.audit_actor(actor, &reference).await?.id),
+        None => None,
+    };
+    let filter = AuditFilter {
+        action,
+        subject_kind: kind,
+        subject_id: subject,
+        actor: by,
+        since: since.map(|s| instant("since", &s)).transpose()?,
+        until: until.map(|s| instant("until", &s)).transpose()?,
+        before_seq: before,
+        limit,
+    };
+    service.audit_search(actor, &filter).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_read_as_people_count_them() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1023), "1023 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(400_000 * 3), "1.1 MiB");
+    }
+}
