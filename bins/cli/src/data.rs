@@ -3,10 +3,10 @@
 
 use std::path::Path;
 
-use chrono::{DateTime, NaiveDate, Utc};
-use natronfx_service::store::{AuditFilter, StoredAuditEvent};
-use natronfx_service::workflow::{AuditAction, PostId, User};
-use natronfx_service::{Error, ExportScope, Result, Service};
+use chrono::Utc;
+use natronfx_service::store::StoredAuditEvent;
+use natronfx_service::workflow::{PostId, User};
+use natronfx_service::{AuditQuery, Error, ExportScope, Result, Service};
 use serde_json::json;
 
 use crate::args::{AuditCommand, RetentionCommand};
@@ -126,25 +126,6 @@ pub async fn export(
     Ok(())
 }
 
-/// An instant from RFC 3339, or a UTC date (its midnight).
-fn instant(field: &'static str, text: &str) -> Result<DateTime<Utc>> {
-    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
-        return Ok(at.with_timezone(&Utc));
-    }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|d| d.and_utc())
-        .ok_or_else(|| {
-            invalid(
-                field,
-                format!(
-                    "`{text}` is neither RFC 3339 (2026-12-01T09:00:00Z) nor a date (2026-12-01)"
-                ),
-            )
-        })
-}
-
 /// Runs `audit list` with its filters.
 pub async fn audit_list(
     service: &Service,
@@ -164,33 +145,17 @@ pub async fn audit_list(
     else {
         return Ok(Vec::new());
     };
-    let action = action
-        .map(|a| {
-            serde_json::from_value::<AuditAction>(serde_json::Value::String(a.clone())).map_err(
-                |_| {
-                    invalid(
-                        "action",
-                        format!("`{a}` is not an audit action (e.g. post-approved, data-exported)"),
-                    )
-                },
-            )
-        })
-        .transpose()?;
-    let by = match by {
-        Some(reference) => Some(service.audit_actor(actor, &reference).await?.id),
-        None => None,
-    };
-    let filter = AuditFilter {
+    let query = AuditQuery {
         action,
-        subject_kind: kind,
-        subject_id: subject,
+        kind,
+        subject,
         actor: by,
-        since: since.map(|s| instant("since", &s)).transpose()?,
-        until: until.map(|s| instant("until", &s)).transpose()?,
-        before_seq: before,
+        since,
+        until,
+        before,
         limit,
     };
-    service.audit_search(actor, &filter).await
+    service.audit_list(actor, &query).await
 }
 
 #[cfg(test)]

@@ -27,6 +27,52 @@ pub struct AccountOverview {
     pub refreshable: bool,
 }
 
+/// Filters on the audit log as people type them; empty text means no filter.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    /// An action name (`post-approved`, `data-exported`, ...).
+    pub action: Option<String>,
+    /// The kind of record (`post`, `account`, `user`, ...).
+    pub kind: Option<String>,
+    /// The record's id.
+    pub subject: Option<String>,
+    /// Who acted: an id or an email.
+    pub actor: Option<String>,
+    /// From this instant or day on (RFC 3339, or `YYYY-MM-DD` for midnight UTC).
+    pub since: Option<String>,
+    /// Before this instant or day.
+    pub until: Option<String>,
+    /// Continue below this `seq`.
+    pub before: Option<i64>,
+    /// Page size (0: 50; at most 500).
+    pub limit: u32,
+}
+
+/// A filter's text, when there is any.
+fn text(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|t| !t.is_empty())
+}
+
+/// An instant as people write it: RFC 3339, or a day (midnight UTC).
+fn instant(field: &'static str, text: &str) -> Result<DateTime<Utc>> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Ok(at.with_timezone(&Utc));
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| d.and_utc())
+        .ok_or_else(|| {
+            natronfx_workflow::Error::InvalidInput {
+                field,
+                reason: format!(
+                    "`{text}` is neither RFC 3339 (2026-12-01T09:00:00Z) nor a date (2026-12-01)"
+                ),
+            }
+            .into()
+        })
+}
+
 impl Service {
     /// A page of posts, newest change first, filtered by state, author, platform and account.
     pub async fn search_posts(
@@ -100,6 +146,38 @@ impl Service {
                 self.store.user_by_email(&email).await?
             }
         })
+    }
+
+    /// The audit log as people ask for it (the CLI's flags, the API's and the dashboard's query): the
+    /// text of each filter is read here, once, with an `invalid-input` naming the filter it cannot read.
+    pub async fn audit_list(
+        &self,
+        actor: &User,
+        query: &AuditQuery,
+    ) -> Result<Vec<StoredAuditEvent>> {
+        authorize(actor, Action::ViewAudit, None)?;
+        let action = text(&query.action)
+            .map(str::parse::<natronfx_workflow::AuditAction>)
+            .transpose()?;
+        let by = match text(&query.actor) {
+            Some(reference) => Some(self.audit_actor(actor, reference).await?.id),
+            None => None,
+        };
+        let filter = AuditFilter {
+            action,
+            subject_kind: text(&query.kind).map(str::to_owned),
+            subject_id: text(&query.subject).map(str::to_owned),
+            actor: by,
+            since: text(&query.since)
+                .map(|t| instant("since", t))
+                .transpose()?,
+            until: text(&query.until)
+                .map(|t| instant("until", t))
+                .transpose()?,
+            before_seq: query.before,
+            limit: query.limit,
+        };
+        self.audit_search(actor, &filter).await
     }
 
     /// Stored images after `after`, newest first.

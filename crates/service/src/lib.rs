@@ -47,7 +47,7 @@ pub use accounts::{
     RefreshReport, SweepReport,
 };
 pub use auth::{ActiveSession, AuthConfig, LoginRequest, NewSession};
-pub use browse::AccountOverview;
+pub use browse::{AccountOverview, AuditQuery};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
 pub use dedupe_tools::{DuplicateMatch, DuplicateReport, RebuildReport, SkippedTarget, SlideMatch};

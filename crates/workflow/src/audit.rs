@@ -95,6 +95,50 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
+    /// Every action, in the order the log's readers group them.
+    pub const ALL: [AuditAction; 40] = [
+        AuditAction::PostCreated,
+        AuditAction::PostEdited,
+        AuditAction::PostSubmitted,
+        AuditAction::PostApproved,
+        AuditAction::ChangesRequested,
+        AuditAction::PostRejected,
+        AuditAction::PostScheduled,
+        AuditAction::PostUnscheduled,
+        AuditAction::PostArchived,
+        AuditAction::PublishStarted,
+        AuditAction::PublishFinished,
+        AuditAction::PublishRetried,
+        AuditAction::UserCreated,
+        AuditAction::UserDisabled,
+        AuditAction::RoleChanged,
+        AuditAction::TokenCreated,
+        AuditAction::TokenRevoked,
+        AuditAction::SettingChanged,
+        AuditAction::AccountConnected,
+        AuditAction::TargetPublished,
+        AuditAction::TargetFailed,
+        AuditAction::TargetCancelled,
+        AuditAction::TargetMissed,
+        AuditAction::TargetNeedsAttention,
+        AuditAction::TargetResolved,
+        AuditAction::TargetRepublished,
+        AuditAction::RepublishRefused,
+        AuditAction::MediaGenerated,
+        AuditAction::FingerprintsRebuilt,
+        AuditAction::AccountRefreshFailed,
+        AuditAction::AccountNeedsReconnect,
+        AuditAction::AccountDisconnected,
+        AuditAction::CredentialsPurged,
+        AuditAction::VaultRotated,
+        AuditAction::LoginSucceeded,
+        AuditAction::LoginFailed,
+        AuditAction::LoggedOut,
+        AuditAction::PasswordChanged,
+        AuditAction::RetentionPurged,
+        AuditAction::DataExported,
+    ];
+
     /// The kebab-case name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -139,6 +183,23 @@ impl AuditAction {
             AuditAction::RetentionPurged => "retention-purged",
             AuditAction::DataExported => "data-exported",
         }
+    }
+}
+
+impl std::str::FromStr for AuditAction {
+    type Err = crate::Error;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        AuditAction::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| {
+                crate::Error::input(
+                    "action",
+                    format!("`{s}` is not an audit action (e.g. post-approved, data-exported)"),
+                )
+            })
     }
 }
 
@@ -201,5 +262,28 @@ impl AuditEvent {
     pub fn with_note(mut self, note: Option<String>) -> Self {
         self.note = note;
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_is_listed_once_and_reads_back_from_its_name() {
+        let mut names: Vec<&str> = AuditAction::ALL.iter().map(|a| a.as_str()).collect();
+        for a in AuditAction::ALL {
+            assert_eq!(a.as_str().parse::<AuditAction>().unwrap(), a);
+            // The stored form (serde) and the name are the same text.
+            assert_eq!(
+                serde_json::to_value(a).unwrap(),
+                serde_json::Value::String(a.as_str().into())
+            );
+        }
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), AuditAction::ALL.len());
+        let err = "post-eaten".parse::<AuditAction>().unwrap_err();
+        assert!(err.to_string().contains("post-eaten"), "{err}");
     }
 }

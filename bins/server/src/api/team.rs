@@ -113,17 +113,29 @@ async fn calendar(
     }))
 }
 
-/// Paging of the audit log.
+/// Filters and paging of the audit log.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
+    /// Only this action (`post-approved`, `account-disconnected`, `data-exported`, ...).
+    action: Option<String>,
+    /// Only events about this kind of record (`post`, `account`, `user`, ...).
+    kind: Option<String>,
+    /// Only events about this record (its id).
+    subject: Option<String>,
+    /// Only events by this person (id or email).
+    actor: Option<String>,
+    /// From this instant (RFC 3339) or day (`YYYY-MM-DD`, midnight UTC) on.
+    since: Option<String>,
+    /// Before this instant or day.
+    until: Option<String>,
     /// Page size, 1 to 500 (default 100).
     limit: Option<u32>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
-/// The audit log, newest first (admins).
+/// The audit log, newest first, filtered by action, record, person and time (admins).
 #[utoipa::path(get, path = "/audit", tag = "team", params(AuditQuery),
     responses((status = 200, body = Page<AuditEventDto>), (status = "4XX", body = ErrorBody)))]
 async fn audit(
@@ -139,7 +151,17 @@ async fn audit(
         })?),
         None => None,
     };
-    let events = s.audit_page(&user, before, limit).await?;
+    let query = natronfx_service::AuditQuery {
+        action: q.action,
+        kind: q.kind,
+        subject: q.subject,
+        actor: q.actor,
+        since: q.since,
+        until: q.until,
+        before,
+        limit,
+    };
+    let events = s.audit_list(&user, &query).await?;
     let next_cursor = (events.len() == limit as usize)
         .then(|| events.last().map(|e| encode_cursor(&[&e.seq.to_string()])))
         .flatten();

@@ -5,7 +5,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use maud::html;
-use natronfx_service::workflow::{Action, ApprovalPolicy, Role, authorize};
+use natronfx_service::workflow::{Action, ApprovalPolicy, AuditAction, Role, authorize};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -264,8 +264,36 @@ async fn set_policy(
 #[derive(Debug, Default, Deserialize)]
 pub struct AuditQuery {
     before: Option<i64>,
+    action: Option<String>,
+    kind: Option<String>,
+    subject: Option<String>,
+    actor: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
     #[serde(flatten)]
     flash: Flash,
+}
+
+impl AuditQuery {
+    /// The filters as a query string (without paging), for links that keep them.
+    fn filters(&self) -> String {
+        [
+            ("action", &self.action),
+            ("kind", &self.kind),
+            ("subject", &self.subject),
+            ("actor", &self.actor),
+            ("since", &self.since),
+            ("until", &self.until),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| {
+            v.as_deref()
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| format!("{k}={}", super::url_encode(v)))
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+    }
 }
 
 const AUDIT_PAGE: u32 = 50;
@@ -277,11 +305,41 @@ async fn audit(
 ) -> PageResult {
     let s = &state.service;
     let user = &v.session.user;
-    let events = s
-        .audit_page(user, q.before, AUDIT_PAGE)
-        .await
-        .map_err(fail)?;
+    let query = natronfx_service::AuditQuery {
+        action: q.action.clone(),
+        kind: q.kind.clone(),
+        subject: q.subject.clone(),
+        actor: q.actor.clone(),
+        since: q.since.clone(),
+        until: q.until.clone(),
+        before: q.before,
+        limit: AUDIT_PAGE,
+    };
+    // A filter that cannot be read shows the page unfiltered, with the reason.
+    let (events, problem) = match s.audit_list(user, &query).await {
+        Ok(events) => (events, None),
+        Err(e) if e.code() == "invalid-input" || e.code() == "not-found" => (
+            s.audit_page(user, q.before, AUDIT_PAGE)
+                .await
+                .map_err(fail)?,
+            Some(e.to_string()),
+        ),
+        Err(e) => return Err(fail(e)),
+    };
     let names = Names::load(s, user).await?;
+    let members = s.team_members(user).await.map_err(fail)?;
+    let filters = q.filters();
+    let page_link = |before: Option<i64>| {
+        let mut parts: Vec<String> = Vec::new();
+        if !filters.is_empty() {
+            parts.push(filters.clone());
+        }
+        if let Some(seq) = before {
+            parts.push(format!("before={seq}"));
+        }
+        format!("/admin/audit?{}", parts.join("&"))
+    };
+    let value = |v: &Option<String>| v.clone().unwrap_or_default();
     let older = (events.len() == AUDIT_PAGE as usize)
         .then(|| events.last().map(|e| e.seq))
         .flatten();
@@ -289,6 +347,55 @@ async fn audit(
     let body = html! {
         div.page-head { h1 { "Administration" } }
         (tabs("/admin/audit"))
+        form.filters method="get" action="/admin/audit" {
+            div.field {
+                label for="a-action" { "Action" }
+                select #a-action name="action" {
+                    option value="" { "Any action" }
+                    @for a in AuditAction::ALL {
+                        option value=(a.as_str()) selected[q.action.as_deref() == Some(a.as_str())] { (a.as_str().replace('-', " ")) }
+                    }
+                }
+            }
+            div.field {
+                label for="a-actor" { "Who" }
+                select #a-actor name="actor" {
+                    option value="" { "Anyone" }
+                    @for m in &members {
+                        option value=(m.id) selected[q.actor.as_deref() == Some(m.id.to_string().as_str())] { (m.display_name) }
+                    }
+                }
+            }
+            div.field {
+                label for="a-kind" { "Record" }
+                select #a-kind name="kind" {
+                    option value="" { "Any record" }
+                    @for k in ["post", "account", "user", "token", "setting", "vault", "media-provenance", "fingerprints", "retention", "export"] {
+                        option value=(k) selected[q.kind.as_deref() == Some(k)] { (k) }
+                    }
+                }
+            }
+            div.field {
+                label for="a-subject" { "Record id" }
+                input #a-subject type="text" name="subject" value=(value(&q.subject)) placeholder="e.g. a post's id";
+            }
+            div.field {
+                label for="a-since" { "From" }
+                input #a-since type="date" name="since" value=(value(&q.since));
+            }
+            div.field {
+                label for="a-until" { "Before" }
+                input #a-until type="date" name="until" value=(value(&q.until));
+            }
+            button type="submit" { "Filter" }
+            a.button href="/admin/audit" { "Clear" }
+        }
+        @if let Some(problem) = &problem {
+            div.notice.error role="alert" { "Filter not applied: " (problem) }
+        }
+        @if events.is_empty() {
+            div.card.empty { p { "No events match." } }
+        }
         div.card.table-wrap.flush {
             table {
                 thead { tr { th.num { "#" } th { "When" } th { "Who" } th { "What" } th.opt { "On" } th { "Note" } } }
@@ -314,8 +421,8 @@ async fn audit(
             }
         }
         div.pager {
-            @if q.before.is_some() { a href="/admin/audit" { "← Newest" } } @else { span {} }
-            @if let Some(seq) = older { a href={ "/admin/audit?before=" (seq) } { "Older →" } }
+            @if q.before.is_some() { a href=(page_link(None)) { "← Newest" } } @else { span {} }
+            @if let Some(seq) = older { a href=(page_link(Some(seq))) { "Older →" } }
         }
         p.muted { small { "The log is a hash chain: " code { "natronfx audit verify" } " or " code { "GET /api/v1/audit/verify" } " names the first edited, deleted or reordered event." } }
     };

@@ -29,6 +29,7 @@ macro_rules! both {
 }
 
 mod accounts;
+mod audit;
 mod generate;
 mod openapi;
 mod publishing;
