@@ -57,6 +57,7 @@ both!(
     rotation_interrupted_halfway_and_resumed_leaves_every_token_readable,
     a_purged_account_leaves_no_secret_in_the_vault,
     an_export_matches_its_schema_and_holds_no_token,
+    reconnecting_makes_the_targets_that_waited_for_the_account_due_at_once,
 );
 
 // ------------------------------------------------------------------------------------------ the world
@@ -1627,4 +1628,96 @@ async fn an_export_matches_its_schema_and_holds_no_token(app: TestApp) {
             assert!(!text.contains(secret.as_str()), "a token is in the export");
         }
     }
+}
+
+/// A post to the TikTok account scheduled and claimed once, then handed back to wait for a reconnect, as
+/// the dispatcher does after the platform refused the token twice: reconnecting makes it due at once.
+async fn reconnecting_makes_the_targets_that_waited_for_the_account_due_at_once(app: TestApp) {
+    use natronfx_service::store::{DispatchRecord, Fence, Lease};
+    use natronfx_service::workflow::{ApprovalPolicy, ScheduledAt};
+
+    let w = world(app).await;
+    let tt = w.connect_one(Platform::Tiktok).await;
+    let s = &w.service;
+    let media = w.app.jpeg(1080, 1920).await;
+    let draft = s
+        .create_post(
+            &w.app.editor,
+            PostInput {
+                title: "Waits for its account".into(),
+                caption: "Soon #coffee".into(),
+                slides: vec![SlideInput {
+                    media_id: media.to_string(),
+                    alt_text: "a cup".into(),
+                }],
+                targets: vec![TargetInput {
+                    account: tt.display_name.clone(),
+                    caption: None,
+                    options: Default::default(),
+                }],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    // Submitted and scheduled through the workflow itself: this test is about the queue, not the checks
+    // (which would probe the slide's public URL).
+    let now = w.now();
+    let mut post = s.store().post(draft.id).await.unwrap();
+    let mut events = post
+        .submit(&w.app.editor, ApprovalPolicy::None, now)
+        .unwrap();
+    let at = ScheduledAt::new(now + Duration::minutes(1), now).unwrap();
+    events.extend(post.schedule(&w.app.editor, None, at, now).unwrap());
+    s.store().save_post(post.snapshot(), &events).await.unwrap();
+
+    let due = now + Duration::minutes(1);
+    let claims = s
+        .store()
+        .claim_due("w1", due, due + Duration::seconds(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(claims.len(), 1);
+    let claim = &claims[0];
+    let wait = DispatchRecord {
+        next_attempt_at: Some(due + Duration::minutes(15)),
+        last_error: Some("tiktok access_token_invalid".into()),
+        ..Default::default()
+    };
+    let fence = Fence {
+        target: claim.target,
+        worker: "w1".into(),
+        attempt: claim.attempt,
+    };
+    s.store()
+        .write_claimed(&fence, &wait, Lease::Release, None, &[])
+        .await
+        .unwrap();
+    s.mark_needs_reconnect(tt.id, "tiktok access_token_invalid after a refresh")
+        .await
+        .unwrap();
+    w.app.clock.advance(Duration::minutes(2));
+    let later = w.now();
+    assert!(
+        s.store()
+            .claim_due("w1", later, later + Duration::seconds(60), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing goes to an account that needs reconnecting"
+    );
+
+    // The same person signs in to TikTok again: the account is connected and its target due now.
+    w.sim.sim.consent_as_tiktok(&tt.external_id);
+    let again = w.connect_one(Platform::Tiktok).await;
+    assert_eq!(again.id, tt.id);
+    assert_eq!(again.status, AccountStatus::Connected);
+    let record = s.store().dispatch_record(claim.target).await.unwrap();
+    assert_eq!(record.next_attempt_at, Some(later));
+    let claims = s
+        .store()
+        .claim_due("w1", later, later + Duration::seconds(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(claims.len(), 1, "it goes out now, not after its backoff");
 }
