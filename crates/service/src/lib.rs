@@ -197,7 +197,8 @@ impl Service {
         &self.store
     }
 
-    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+    /// Now, by the service's clock (a test's manual clock, else the system's).
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()
     }
 }

@@ -1381,3 +1381,80 @@ pub struct GeneratedDto {
     /// Its provenance.
     pub provenance: ProvenanceDto,
 }
+
+/// How to apply the retention policy.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = RetentionRun)]
+pub struct RetentionRunDto {
+    /// Only count what would be deleted (the default).
+    #[serde(default = "yes")]
+    pub dry_run: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for RetentionRunDto {
+    fn default() -> Self {
+        RetentionRunDto { dry_run: true }
+    }
+}
+
+/// What a retention run deleted, or would.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = RetentionReport)]
+pub struct RetentionReportDto {
+    /// When the policy was applied.
+    pub at: DateTime<Utc>,
+    /// Whether nothing was changed.
+    pub dry_run: bool,
+    /// Each kind of record.
+    pub kinds: Vec<RetentionKindDto>,
+}
+
+/// One kind of record in a retention run.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = RetentionKind)]
+pub struct RetentionKindDto {
+    /// `media`, `publish-log`, `error-excerpts`, `archived-posts`, `fingerprints`, `sessions`,
+    /// `login-attempts`, `oauth-states` or `audit-events`.
+    pub kind: String,
+    /// How long the policy keeps them (`null`: forever).
+    pub keep_days: Option<u32>,
+    /// How many were (or would be) deleted.
+    pub count: u64,
+    /// Bytes freed, where known.
+    pub bytes: Option<u64>,
+    /// Files the media store failed to delete (tried again next run).
+    pub failed: u64,
+}
+
+impl From<&natronfx_service::RetentionReport> for RetentionReportDto {
+    fn from(r: &natronfx_service::RetentionReport) -> Self {
+        RetentionReportDto {
+            at: r.at,
+            dry_run: r.dry_run,
+            kinds: r
+                .kinds
+                .iter()
+                .map(|k| RetentionKindDto {
+                    kind: k.kind.to_owned(),
+                    keep_days: k.keep_days,
+                    count: k.count,
+                    bytes: k.bytes,
+                    failed: k.failed,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// What to export.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(as = ExportRequest)]
+pub struct ExportRequestDto {
+    /// One post's id; everything when left out.
+    #[serde(default)]
+    pub post: Option<String>,
+}

@@ -8,6 +8,7 @@
 //! Handlers only translate HTTP to service calls and back: no business rule here.
 
 mod accounts;
+mod data;
 pub mod dto;
 mod media;
 mod people;
@@ -53,6 +54,7 @@ pub use media::{image_response as media_image, read_files};
         (name = "people", description = "You, people and API tokens"),
         (name = "team", description = "Accounts, the approval policy, the calendar and the audit log"),
         (name = "accounts", description = "Connecting, refreshing and disconnecting platform accounts"),
+        (name = "data", description = "Retention and export (admins)"),
     )
 )]
 struct ApiDoc;
@@ -90,6 +92,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(media::routes())
         .merge(team::routes())
         .merge(accounts::routes())
+        .merge(data::routes())
 }
 
 /// Everything under `/api/v1` (the document itself at `/api/v1/openapi.json`).

@@ -24,10 +24,11 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/audit", get(audit))
 }
 
-fn tabs(current: &str) -> maud::Markup {
+/// The administration tabs, `current` highlighted.
+pub(super) fn tabs(current: &str) -> maud::Markup {
     html! {
         nav.actions.tabs aria-label="Administration" {
-            @for (href, label) in [("/admin/users", "People"), ("/admin/policy", "Approval policy"), ("/admin/audit", "Audit log")] {
+            @for (href, label) in [("/admin/users", "People"), ("/admin/policy", "Approval policy"), ("/admin/audit", "Audit log"), ("/admin/data", "Data")] {
                 a.button.primary[href == current] href=(href) { (label) }
             }
         }

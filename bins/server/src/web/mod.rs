@@ -8,6 +8,7 @@
 mod accounts;
 mod admin;
 mod calendar;
+mod data;
 mod editor;
 mod layout;
 mod login;
@@ -41,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .merge(calendar::routes())
         .merge(accounts::routes())
         .merge(admin::routes())
+        .merge(data::routes())
         .merge(settings::routes())
 }
 

@@ -417,6 +417,7 @@ async fn show(
                 @if can_edit { a.button href={ (base) "/edit" } { "Edit" } }
                 @if can_submit { (button_form(&c, &format!("{base}/submit"), "Submit for review", "primary", None)) }
                 @if can_archive { (button_form(&c, &format!("{base}/archive"), "Archive", "danger", Some("Archive this post? It will not be published."))) }
+                @if authorize(user, Action::ManageData, None).is_ok() { (button_form(&c, &format!("{base}/export"), "Export (JSON)", "", None)) }
             }
         }
         div.split.aside-first {

@@ -30,6 +30,7 @@ macro_rules! both {
 
 mod accounts;
 mod audit;
+mod data;
 mod generate;
 mod openapi;
 mod publishing;

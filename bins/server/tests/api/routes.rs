@@ -218,6 +218,8 @@ const TABLE: &[(&str, &str, Need, Fixture)] = &[
     ),
     ("get", "/calendar", Act(Action::ViewPost), F::None),
     ("get", "/audit", Act(Action::ViewAudit), F::None),
+    ("post", "/retention/run", Act(Action::ManageData), F::None),
+    ("post", "/export", Act(Action::ManageData), F::Draft),
     ("get", "/audit/verify", Act(Action::ViewAudit), F::None),
     ("get", "/session", Session, F::None),
     // Last: signing in again and out end the caller's session.
@@ -410,6 +412,7 @@ fn body(method: &str, path: &str) -> Option<Value> {
         ("post", "/posts/{id}/targets/{target}/resolve") => Some(json!({"live": true})),
         ("post", "/accounts/connect") => Some(json!({"platform": "tiktok"})),
         ("post", "/media/generate") => Some(json!({"prompt": "a cup"})),
+        ("post", "/retention/run") => Some(json!({"dry_run": true})),
         ("post", "/accounts/callback") => {
             Some(json!({"callback": "/accounts/callback?code=c&state=never-issued"}))
         }

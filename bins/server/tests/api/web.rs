@@ -69,6 +69,11 @@ impl<'a> Page<'a> {
         &self.csrf
     }
 
+    /// The session cookie, for requests the helpers here do not make.
+    pub fn cookie(&self) -> &str {
+        &self.cookie
+    }
+
     /// Gets a page that redirects; answers the status and where to.
     pub async fn get_location(&self, path: &str) -> (StatusCode, String) {
         let resp = self
@@ -199,7 +204,12 @@ const PAGES: &[&str] = &[
     "/accounts",
     "/settings",
 ];
-const ADMIN_PAGES: &[&str] = &["/admin/users", "/admin/policy", "/admin/audit"];
+const ADMIN_PAGES: &[&str] = &[
+    "/admin/users",
+    "/admin/policy",
+    "/admin/audit",
+    "/admin/data",
+];
 
 async fn every_page_renders_for_every_role_or_says_why_not(s: Running) {
     let post = s
