@@ -6,7 +6,7 @@ use std::path::Path;
 use chrono::Utc;
 use natronfx_service::store::StoredAuditEvent;
 use natronfx_service::workflow::{PostId, User};
-use natronfx_service::{AuditQuery, Error, ExportScope, Result, Service};
+use natronfx_service::{AuditQuery, Error, ExportScope, Result, Service, human_bytes};
 use serde_json::json;
 
 use crate::args::{AuditCommand, RetentionCommand};
@@ -18,21 +18,6 @@ fn invalid(field: &'static str, reason: impl Into<String>) -> Error {
         reason: reason.into(),
     }
     .into()
-}
-
-/// Bytes as people read them: `0 B`, `512 B`, `1.5 KiB`, `12.0 MiB`.
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
 }
 
 /// Runs a `retention` subcommand.
@@ -156,17 +141,4 @@ pub async fn audit_list(
         limit,
     };
     service.audit_list(actor, &query).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bytes_read_as_people_count_them() {
-        assert_eq!(human_bytes(0), "0 B");
-        assert_eq!(human_bytes(1023), "1023 B");
-        assert_eq!(human_bytes(1536), "1.5 KiB");
-        assert_eq!(human_bytes(400_000 * 3), "1.1 MiB");
-    }
 }

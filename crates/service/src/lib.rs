@@ -69,7 +69,7 @@ pub use observe::{Observer, Unobserved};
 pub use people::{FirstAdmin, NewToken};
 pub use posts::{PostInput, PostPatch, PostView, ScheduleRequest, SlideInput, TargetInput};
 pub use publishing::{TargetTimeline, Timeline, TimelineEntry};
-pub use retention::{KindReport, RetentionConfig, RetentionReport};
+pub use retention::{KindReport, RetentionConfig, RetentionReport, human_bytes};
 
 pub use natronfx_store as store;
 pub use natronfx_workflow as workflow;

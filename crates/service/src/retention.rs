@@ -91,6 +91,21 @@ pub struct RetentionReport {
     pub kinds: Vec<KindReport>,
 }
 
+/// Bytes as people read them: `0 B`, `512 B`, `1.5 KiB`, `12.0 MiB`.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 impl RetentionReport {
     /// The report of one kind.
     pub fn kind(&self, kind: &str) -> Option<&KindReport> {
@@ -332,5 +347,18 @@ impl Service {
             post: post.id,
             slides,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_read_as_people_count_them() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1023), "1023 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(400_000 * 3), "1.1 MiB");
     }
 }

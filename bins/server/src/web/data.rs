@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::Utc;
 use maud::html;
-use natronfx_service::{ExportScope, RetentionReport, Service};
+use natronfx_service::{ExportScope, RetentionReport, Service, human_bytes};
 
 use super::layout::{Flash, Section, button_form, page, when};
 use super::posts::form_post_id;
@@ -26,21 +26,6 @@ pub fn routes() -> Router<AppState> {
 
 const BACK: &str = "/admin/data";
 
-/// Bytes as people read them.
-fn size(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
-}
-
 fn report_table(report: &RetentionReport) -> maud::Markup {
     html! {
         div.card.table-wrap.flush {
@@ -52,7 +37,7 @@ fn report_table(report: &RetentionReport) -> maud::Markup {
                             td { (k.kind.replace('-', " ")) }
                             td { @match k.keep_days { Some(d) => { (d) " days" }, None => span.muted { "forever" } } }
                             td.num { (k.count) }
-                            td.num { @match k.bytes { Some(b) => (size(b)), None => span.muted { "—" } } }
+                            td.num { @match k.bytes { Some(b) => (human_bytes(b)), None => span.muted { "—" } } }
                         }
                     }
                 }
@@ -105,7 +90,7 @@ async fn run_retention(State(state): State<AppState>, v: Viewer) -> Response {
             let bytes: u64 = report.kinds.iter().filter_map(|k| k.bytes).sum();
             see_notice(
                 BACK,
-                &format!("Deleted {count} record(s), {} of files", size(bytes)),
+                &format!("Deleted {count} record(s), {} of files", human_bytes(bytes)),
             )
         }
         Err(e) => see_error(BACK, e),
@@ -154,16 +139,4 @@ async fn export_post(State(state): State<AppState>, v: Viewer, Path(id): Path<St
         format!("natronfx-post-{pid}.json"),
     )
     .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_read_as_people_say_them() {
-        assert_eq!(size(12), "12 B");
-        assert_eq!(size(1536), "1.5 KiB");
-        assert_eq!(size(5 * 1024 * 1024), "5.0 MiB");
-    }
 }
