@@ -180,7 +180,11 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
 }
 
 fn install_tracing(config: &Config) {
-    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| config.log.filter.clone());
+    // `RUST_LOG`, when set to something, wins over `[log] filter`.
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|f| !f.trim().is_empty())
+        .unwrap_or_else(|| config.log.filter.clone());
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let _ = if config.log.format == "json" {
         builder.json().try_init()

@@ -359,6 +359,41 @@ fn bad_input_gets_clear_codes_and_exit_statuses() {
 }
 
 #[test]
+fn logs_are_json_lines_when_the_configuration_asks() {
+    // `[log] format = "json"` through the environment: every log line is one JSON object with its level
+    // and message, and no secret (the first admin's password is printed once, never logged).
+    let dir = temp_dir();
+    let server = Server::start_bin_with_env(
+        "natronfx-server",
+        &dir,
+        &["--listen", "127.0.0.1:0"],
+        &[
+            ("NATRONFX_LOG__FORMAT", "json".to_owned()),
+            ("NATRONFX_LOG__FILTER", "info".to_owned()),
+            (
+                "NATRONFX_ADMIN_PASSWORD",
+                "a password never logged".to_owned(),
+            ),
+            ("RUST_LOG", String::new()),
+        ],
+    );
+    let logs: Vec<serde_json::Value> = server
+        .banner
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).expect("each log line is a JSON object"))
+        .collect();
+    let created = logs
+        .iter()
+        .find(|l| l["fields"]["message"] == "first admin created")
+        .unwrap_or_else(|| panic!("the first run is logged: {}", server.banner));
+    assert_eq!(created["level"], "INFO");
+    assert!(created["timestamp"].is_string());
+    assert!(!server.banner.contains("a password never logged"));
+    assert!(server.terminate().success());
+}
+
+#[test]
 fn the_readme_run_command_serves_on_the_default_sqlite_database_and_stops_on_sigterm() {
     // The README's command, minus the fixed port: the server in a fresh folder with no configuration.
     let dir = temp_dir();
