@@ -397,6 +397,51 @@ async fn oversized_bodies_and_wrong_methods_get_the_json_error_body() {
 }
 
 #[tokio::test]
+async fn a_request_slower_than_the_timeout_gets_408_with_the_json_error_body() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let s = spawn_with(TestApp::sqlite().await, |c| {
+        c.server.request_timeout_secs = 1
+    })
+    .await;
+    let token = s.token(&s.app.editor).await;
+    // A body that stops arriving halfway, as a stalled client's would.
+    let addr = s.base.trim_start_matches("http://").to_owned();
+    let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/posts HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"title\": "
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        conn.read_to_end(&mut answer),
+    )
+    .await
+    .expect("the server answers instead of waiting for ever")
+    .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        answer.contains("\"code\""),
+        "the API's error body: {answer}"
+    );
+    assert!(started.elapsed() >= std::time::Duration::from_millis(900));
+    assert_eq!(
+        s.app
+            .service
+            .store()
+            .list_posts(&Default::default())
+            .await
+            .unwrap()
+            .len(),
+        0,
+        "nothing half-written"
+    );
+}
+
+#[tokio::test]
 async fn metrics_count_requests_by_route_template() {
     let s = spawn_on(TestApp::sqlite().await).await;
     let token = s.token(&s.app.viewer).await;
