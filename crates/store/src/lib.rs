@@ -49,7 +49,7 @@ pub use dispatch::{Claim, DispatchRecord, DispatchStore, Fence, Lease, LogEntry,
 pub use error::{Error, Result};
 pub use model::{
     ApiToken, ContentFingerprint, MediaRecord, MediaSource, PostCursor, PostFilter, PostSummary,
-    SealedCredential, SlideFingerprint, StoredAuditEvent,
+    SealedCredential, SealedServiceSecret, SlideFingerprint, StoredAuditEvent,
 };
 pub use postgres::PgStore;
 pub use provenance::{MediaProvenance, ProvenanceStore, PublishedTarget};
@@ -198,7 +198,8 @@ pub trait CredentialStore: Send + Sync {
     async fn credentials_of(&self, account: AccountId) -> Result<Vec<SealedCredential>>;
     /// Deletes every credential of an account, with its audit event; returns how many rows went.
     async fn delete_credentials(&self, account: AccountId, event: &AuditEvent) -> Result<u64>;
-    /// How many credentials each key id seals, by key id.
+    /// How many secrets each key id seals (account credentials and the system's own secrets together),
+    /// by key id.
     async fn credential_counts_by_key(&self) -> Result<Vec<(u32, i64)>>;
     /// Up to `limit` credentials sealed by any key other than `key_id` (a rotation batch).
     async fn credentials_not_sealed_by(
@@ -225,6 +226,26 @@ pub trait CredentialStore: Send + Sync {
         }
         Ok(out)
     }
+    /// Inserts or replaces a secret of the system itself, with its audit event, in one transaction.
+    async fn put_service_secret(
+        &self,
+        secret: &SealedServiceSecret,
+        event: &AuditEvent,
+    ) -> Result<()>;
+    /// One secret of the system by name ([`Error::NotFound`] when none is stored).
+    async fn service_secret(&self, name: &str) -> Result<SealedServiceSecret>;
+    /// Every secret of the system, by name.
+    async fn service_secrets(&self) -> Result<Vec<SealedServiceSecret>>;
+    /// Deletes a secret of the system, with its audit event when there was one; returns whether there
+    /// was.
+    async fn delete_service_secret(&self, name: &str, event: &AuditEvent) -> Result<bool>;
+    /// [`reseal_credential`](Self::reseal_credential) for a secret of the system: replaces `old`'s
+    /// ciphertext with `new`'s only if the row still holds exactly `old`'s.
+    async fn reseal_service_secret(
+        &self,
+        old: &SealedServiceSecret,
+        new: &SealedServiceSecret,
+    ) -> Result<bool>;
 }
 
 /// Fingerprints of published content, for the near-duplicate index.

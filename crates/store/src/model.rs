@@ -153,6 +153,31 @@ impl std::fmt::Debug for SealedCredential {
     }
 }
 
+/// One sealed secret of the system itself (not of an account, such as the image API key), as stored:
+/// never plaintext.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealedServiceSecret {
+    /// Which secret (`images_api_key`, ...).
+    pub name: String,
+    /// The vault key that sealed it.
+    pub key_id: u32,
+    /// The AEAD envelope.
+    pub ciphertext: Vec<u8>,
+    /// Last write.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for SealedServiceSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SealedServiceSecret")
+            .field("name", &self.name)
+            .field("key_id", &self.key_id)
+            .field("ciphertext_len", &self.ciphertext.len())
+            .field("updated_at", &self.updated_at)
+            .finish()
+    }
+}
+
 /// Perceptual hashes of one slide of published content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SlideFingerprint {

@@ -350,6 +350,27 @@ impl TryFrom<CredentialRow> for crate::SealedCredential {
 }
 
 #[derive(FromRow)]
+pub(crate) struct ServiceSecretRow {
+    name: String,
+    key_id: i64,
+    ciphertext: Vec<u8>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<ServiceSecretRow> for crate::SealedServiceSecret {
+    type Error = Error;
+    fn try_from(r: ServiceSecretRow) -> Result<crate::SealedServiceSecret> {
+        Ok(crate::SealedServiceSecret {
+            name: r.name,
+            key_id: u32::try_from(r.key_id)
+                .map_err(|_| Error::Corrupt(format!("bad key id {}", r.key_id)))?,
+            ciphertext: r.ciphertext,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+#[derive(FromRow)]
 pub(crate) struct ContentRow {
     pub(crate) id: i64,
     post_id: String,

@@ -21,9 +21,9 @@ macro_rules! impl_sql_store {
         use crate::{
             AccountStore, ApiToken, AuditStore, ContentFingerprint, CredentialStore, Error, FingerprintStore,
             MediaRecord, MediaRecordStore, PostFilter, PostStore, PostSummary, Result, SealedCredential,
-            SettingsStore, StoredAuditEvent, TokenStore, UserStore,
+            SealedServiceSecret, SettingsStore, StoredAuditEvent, TokenStore, UserStore,
         };
-        use crate::rows::{ContentRow, CredentialRow, SlideHashRow, hash_to_db};
+        use crate::rows::{ContentRow, CredentialRow, ServiceSecretRow, SlideHashRow, hash_to_db};
 
         /// Appends events to the hash chain inside the caller's transaction. The chain head is read under
         /// the backend's lock (SQLite's write lock; a transaction-scoped advisory lock on PostgreSQL), so
@@ -773,7 +773,11 @@ macro_rules! impl_sql_store {
 
             async fn credential_counts_by_key(&self) -> Result<Vec<(u32, i64)>> {
                 let rows: Vec<(i64, i64)> =
-                    sqlx::query_as("SELECT key_id, COUNT(*) FROM credentials GROUP BY key_id ORDER BY key_id")
+                    sqlx::query_as(
+                        "SELECT key_id, COUNT(*) FROM \
+                         (SELECT key_id FROM credentials UNION ALL SELECT key_id FROM service_secrets) sealed \
+                         GROUP BY key_id ORDER BY key_id",
+                    )
                         .fetch_all(&self.pool)
                         .await?;
                 rows.into_iter()
@@ -828,7 +832,74 @@ macro_rules! impl_sql_store {
                 tx.commit().await?;
                 Ok(out)
             }
+
+            async fn put_service_secret(&self, secret: &SealedServiceSecret, event: &AuditEvent) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO service_secrets (name, key_id, ciphertext, updated_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (name) DO UPDATE SET key_id = excluded.key_id, \
+                     ciphertext = excluded.ciphertext, updated_at = excluded.updated_at",
+                )
+                .bind(&secret.name)
+                .bind(i64::from(secret.key_id))
+                .bind(&secret.ciphertext)
+                .bind(secret.updated_at)
+                .execute(&mut *tx)
+                .await?;
+                append_events(&mut tx, std::slice::from_ref(event)).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn service_secret(&self, name: &str) -> Result<SealedServiceSecret> {
+                let row: Option<ServiceSecretRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {SERVICE_SECRET_COLUMNS} FROM service_secrets WHERE name = $1"
+                )))
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.ok_or_else(|| Error::not_found("service secret", name))?.try_into()
+            }
+
+            async fn service_secrets(&self) -> Result<Vec<SealedServiceSecret>> {
+                let rows: Vec<ServiceSecretRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {SERVICE_SECRET_COLUMNS} FROM service_secrets ORDER BY name"
+                )))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(SealedServiceSecret::try_from).collect()
+            }
+
+            async fn delete_service_secret(&self, name: &str, event: &AuditEvent) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query("DELETE FROM service_secrets WHERE name = $1")
+                    .bind(name)
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                append_events(&mut tx, std::slice::from_ref(event)).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn reseal_service_secret(&self, old: &SealedServiceSecret, new: &SealedServiceSecret) -> Result<bool> {
+                let done = sqlx::query(
+                    "UPDATE service_secrets SET key_id = $1, ciphertext = $2 WHERE name = $3 AND ciphertext = $4",
+                )
+                .bind(i64::from(new.key_id))
+                .bind(&new.ciphertext)
+                .bind(&old.name)
+                .bind(&old.ciphertext)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
         }
+
+        const SERVICE_SECRET_COLUMNS: &str = "name, key_id, ciphertext, updated_at";
 
         const CONTENT_COLUMNS: &str =
             "id, post_id, account_id, platform, published_at, caption_exact, caption_simhash";

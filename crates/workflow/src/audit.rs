@@ -80,6 +80,10 @@ pub enum AuditAction {
     CredentialsPurged,
     /// Stored secrets were re-sealed under the vault's primary key.
     VaultRotated,
+    /// A secret of the system itself (such as the image API key) was stored in the vault.
+    SecretStored,
+    /// A secret of the system itself was deleted from the vault.
+    SecretRemoved,
     /// Someone signed in with their password.
     LoginSucceeded,
     /// A password login was refused (wrong email or password, or a disabled user).
@@ -96,7 +100,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action, in the order the log's readers group them.
-    pub const ALL: [AuditAction; 40] = [
+    pub const ALL: [AuditAction; 42] = [
         AuditAction::PostCreated,
         AuditAction::PostEdited,
         AuditAction::PostSubmitted,
@@ -131,6 +135,8 @@ impl AuditAction {
         AuditAction::AccountDisconnected,
         AuditAction::CredentialsPurged,
         AuditAction::VaultRotated,
+        AuditAction::SecretStored,
+        AuditAction::SecretRemoved,
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::LoggedOut,
@@ -176,6 +182,8 @@ impl AuditAction {
             AuditAction::AccountDisconnected => "account-disconnected",
             AuditAction::CredentialsPurged => "credentials-purged",
             AuditAction::VaultRotated => "vault-rotated",
+            AuditAction::SecretStored => "secret-stored",
+            AuditAction::SecretRemoved => "secret-removed",
             AuditAction::LoginSucceeded => "login-succeeded",
             AuditAction::LoginFailed => "login-failed",
             AuditAction::LoggedOut => "logged-out",

@@ -30,7 +30,8 @@ pub enum Action {
     ViewAudit,
     /// Create and revoke one's own API tokens.
     ManageOwnTokens,
-    /// Connect, refresh and disconnect social accounts; see and rotate the token vault's keys.
+    /// Connect, refresh and disconnect social accounts; see and rotate the token vault's keys and
+    /// store the secrets it keeps for the system (the image API key).
     ManageAccounts,
     /// Run the retention policy and export records (with their audit trail).
     ManageData,

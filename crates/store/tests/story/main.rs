@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use natronfx_store::testing::TestDb;
 use natronfx_store::{
     ApiToken, ContentFingerprint, Error, MediaRecord, MediaSource, PostCursor, PostFilter,
-    SealedCredential, SlideFingerprint, Store,
+    SealedCredential, SealedServiceSecret, SlideFingerprint, Store,
 };
 use natronfx_workflow::{
     Account, AccountId, AccountStatus, AltText, ApprovalPolicy, AuditAction, AuditEvent, Caption,
@@ -54,6 +54,7 @@ stories!(
     media_rows_are_content_addressed,
     slides_must_point_at_stored_media,
     credentials_are_replaced_counted_resealed_and_deleted,
+    secrets_of_the_system_are_replaced_counted_resealed_and_deleted_with_their_audit_event,
     fingerprints_round_trip_in_pages,
 );
 
@@ -662,6 +663,125 @@ async fn credentials_are_replaced_counted_resealed_and_deleted(store: Arc<dyn St
             .unwrap_err()
             .code(),
         "not-found"
+    );
+}
+
+fn service_secret(name: &str, key_id: u32, bytes: &[u8]) -> SealedServiceSecret {
+    SealedServiceSecret {
+        name: name.into(),
+        key_id,
+        ciphertext: bytes.to_vec(),
+        updated_at: now(),
+    }
+}
+
+async fn secrets_of_the_system_are_replaced_counted_resealed_and_deleted_with_their_audit_event(
+    store: Arc<dyn Store>,
+) {
+    let stored = |name: &str| {
+        AuditEvent::new(
+            now(),
+            None,
+            AuditAction::SecretStored,
+            "vault",
+            name.to_owned(),
+        )
+    };
+    assert_eq!(
+        store
+            .service_secret("images_api_key")
+            .await
+            .unwrap_err()
+            .code(),
+        "not-found"
+    );
+    let first = service_secret("images_api_key", 1, b"\x00sealed-1");
+    store
+        .put_service_secret(&first, &stored("images_api_key"))
+        .await
+        .unwrap();
+    assert_eq!(store.service_secret("images_api_key").await.unwrap(), first);
+    // Replaced, not added.
+    let second = service_secret("images_api_key", 1, b"\x00sealed-2");
+    store
+        .put_service_secret(&second, &stored("images_api_key"))
+        .await
+        .unwrap();
+    store
+        .put_service_secret(&service_secret("other", 2, b"o"), &stored("other"))
+        .await
+        .unwrap();
+    let all = store.service_secrets().await.unwrap();
+    assert_eq!(
+        all.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        ["images_api_key", "other"]
+    );
+    assert_eq!(all[0], second);
+
+    // The vault's status counts them with the account credentials.
+    let a = account(&store, Platform::Tiktok, "@a").await;
+    store
+        .put_credentials(&[sealed(a.id, "access_token", 1, b"t")], None)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.credential_counts_by_key().await.unwrap(),
+        vec![(1, 2), (2, 1)]
+    );
+
+    // Re-sealing is a compare-and-swap on the old ciphertext.
+    let resealed = service_secret("images_api_key", 2, b"resealed");
+    assert!(
+        !store
+            .reseal_service_secret(&first, &resealed)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .reseal_service_secret(&second, &resealed)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.service_secret("images_api_key").await.unwrap().key_id,
+        2
+    );
+
+    // Deleting writes its event only when something was deleted.
+    let removed = AuditEvent::new(
+        now(),
+        None,
+        AuditAction::SecretRemoved,
+        "vault",
+        "images_api_key",
+    );
+    let events = store.recent_audit(100).await.unwrap().len();
+    assert!(
+        store
+            .delete_service_secret("images_api_key", &removed)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_service_secret("images_api_key", &removed)
+            .await
+            .unwrap()
+    );
+    let audit = store.recent_audit(100).await.unwrap();
+    assert_eq!(audit.len(), events + 1);
+    assert_eq!(audit[0].event.action, AuditAction::SecretRemoved);
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|e| e.event.action == AuditAction::SecretStored)
+            .count(),
+        3
+    );
+    assert_eq!(
+        store.credential_counts_by_key().await.unwrap(),
+        vec![(1, 1), (2, 1)]
     );
 }
 
