@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use natronfx_store::testing::TestDb;
-use natronfx_store::{CredentialStore, SealedCredential, Store};
+use natronfx_store::{CredentialStore, SealedCredential, SealedServiceSecret, Store};
 use natronfx_vault::{Keyring, Secret, Vault, VaultConfig, generate_key};
 use natronfx_workflow::{Account, AccountId, AccountStatus, AuditAction, AuditEvent, Platform};
 
@@ -267,6 +267,33 @@ impl CredentialStore for Timed {
         new: &SealedCredential,
     ) -> natronfx_store::Result<bool> {
         self.inner.reseal_credential(old, new).await
+    }
+    async fn put_service_secret(
+        &self,
+        secret: &SealedServiceSecret,
+        event: &AuditEvent,
+    ) -> natronfx_store::Result<()> {
+        self.inner.put_service_secret(secret, event).await
+    }
+    async fn service_secret(&self, name: &str) -> natronfx_store::Result<SealedServiceSecret> {
+        self.inner.service_secret(name).await
+    }
+    async fn service_secrets(&self) -> natronfx_store::Result<Vec<SealedServiceSecret>> {
+        self.inner.service_secrets().await
+    }
+    async fn delete_service_secret(
+        &self,
+        name: &str,
+        event: &AuditEvent,
+    ) -> natronfx_store::Result<bool> {
+        self.inner.delete_service_secret(name, event).await
+    }
+    async fn reseal_service_secret(
+        &self,
+        old: &SealedServiceSecret,
+        new: &SealedServiceSecret,
+    ) -> natronfx_store::Result<bool> {
+        self.inner.reseal_service_secret(old, new).await
     }
 
     async fn reseal_credentials(

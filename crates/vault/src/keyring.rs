@@ -165,6 +165,11 @@ pub fn credential_context(account: AccountId, field: &str) -> String {
     format!("natronfx/credential/v1/{account}/{field}")
 }
 
+/// The associated data that binds a secret of the system itself (not of an account) to its name.
+pub fn service_secret_context(name: &str) -> String {
+    format!("natronfx/service-secret/v1/{name}")
+}
+
 /// The key id an envelope says it was sealed with, without opening it.
 pub fn envelope_key_id(envelope: &[u8]) -> Result<u32> {
     if envelope.len() < HEADER_LEN + TAG_LEN {
@@ -314,6 +319,7 @@ impl Keyring {
         let tampered = || Error::Tampered {
             context: context
                 .strip_prefix("natronfx/credential/v1/")
+                .or_else(|| context.strip_prefix("natronfx/service-secret/v1/"))
                 .unwrap_or(context)
                 .to_owned(),
             key_id,

@@ -70,10 +70,10 @@ mod vault;
 pub use error::{Error, Result};
 pub use keyring::{
     ENVELOPE_VERSION, HEADER_LEN, KEY_LEN, KeyMaterial, Keyring, TAG_LEN, VaultConfig,
-    credential_context, envelope_key_id, generate_key,
+    credential_context, envelope_key_id, generate_key, service_secret_context,
 };
 pub use secret::{REDACTED, Secret};
 pub use vault::{
-    CredentialInfo, KeyStatus, OpenedCredential, RotationProgress, RotationReport, Vault,
-    VaultStatus,
+    CredentialInfo, KeyStatus, OpenedCredential, RotationProgress, RotationReport,
+    ServiceSecretInfo, Vault, VaultStatus,
 };

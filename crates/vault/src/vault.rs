@@ -1,5 +1,6 @@
-//! The vault: seals secrets under the primary key into the credential store, opens them, removes them,
-//! reports which key seals what, and re-seals old secrets under the primary key.
+//! The vault: seals secrets (of accounts, and the system's own such as the image API key) under the
+//! primary key into the credential store, opens them, removes them, reports which key seals what, and
+//! re-seals old secrets under the primary key.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -7,11 +8,11 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use natronfx_store::{CredentialStore, SealedCredential};
+use natronfx_store::{CredentialStore, SealedCredential, SealedServiceSecret};
 use natronfx_workflow::{AccountId, AuditEvent};
 use serde::Serialize;
 
-use crate::keyring::envelope_key_id;
+use crate::keyring::{envelope_key_id, service_secret_context};
 use crate::{Error, Keyring, Result, Secret, VaultConfig};
 
 /// Longest accepted field name.
@@ -56,6 +57,17 @@ pub struct CredentialInfo {
     pub key_id: u32,
     /// When it stops working, if the platform said.
     pub expires_at: Option<DateTime<Utc>>,
+    /// When it was last written.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What is stored for a secret of the system, without opening it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServiceSecretInfo {
+    /// Which secret (`images_api_key`, ...).
+    pub name: String,
+    /// The key that seals it.
+    pub key_id: u32,
     /// When it was last written.
     pub updated_at: DateTime<Utc>,
 }
@@ -279,6 +291,60 @@ impl Vault {
         Ok(removed)
     }
 
+    /// Seals and stores a secret of the system itself (not of an account) under `name`, replacing any
+    /// stored before, with its audit event in the same transaction.
+    pub async fn store_service_secret(
+        &self,
+        name: &str,
+        secret: &Secret,
+        event: &AuditEvent,
+    ) -> Result<()> {
+        check_field(name)?;
+        let sealed = SealedServiceSecret {
+            name: name.to_owned(),
+            key_id: self.keyring.primary(),
+            ciphertext: self
+                .keyring
+                .seal_bound(&service_secret_context(name), secret)?,
+            updated_at: Utc::now(),
+        };
+        self.store.put_service_secret(&sealed, event).await?;
+        tracing::info!(name, key_id = sealed.key_id, "service secret stored");
+        Ok(())
+    }
+
+    /// A secret of the system, or `None` when none is stored under `name`.
+    pub async fn service_secret(&self, name: &str) -> Result<Option<Secret>> {
+        match self.store.service_secret(name).await {
+            Ok(row) => Ok(Some(self.open_service_row(&row)?)),
+            Err(natronfx_store::Error::NotFound { .. }) => Ok(None),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// The system's stored secrets, without opening any.
+    pub async fn service_secret_infos(&self) -> Result<Vec<ServiceSecretInfo>> {
+        Ok(self
+            .store
+            .service_secrets()
+            .await?
+            .into_iter()
+            .map(|s| ServiceSecretInfo {
+                name: s.name,
+                key_id: s.key_id,
+                updated_at: s.updated_at,
+            })
+            .collect())
+    }
+
+    /// Deletes a secret of the system (the row is gone), with its audit event when there was one.
+    /// Returns whether there was.
+    pub async fn remove_service_secret(&self, name: &str, event: &AuditEvent) -> Result<bool> {
+        let removed = self.store.delete_service_secret(name, event).await?;
+        tracing::info!(name, removed, "service secret removed");
+        Ok(removed)
+    }
+
     /// Per key id: how many secrets it seals, whether it is primary and whether it is configured.
     pub async fn status(&self) -> Result<VaultStatus> {
         let counts = self.store.credential_counts_by_key().await?;
@@ -309,7 +375,8 @@ impl Vault {
     /// Each secret is replaced with a compare-and-swap on its old ciphertext, so a token refreshed while
     /// the rotation runs is never overwritten (it was sealed under the primary key anyway), and a
     /// rotation that stops or crashes halfway simply resumes when run again. After each batch
-    /// `progress` sees the counts so far and may return [`ControlFlow::Break`] to stop.
+    /// `progress` sees the counts so far and may return [`ControlFlow::Break`] to stop. The system's own
+    /// secrets (a handful) are re-sealed last, in one more batch.
     ///
     /// Refuses to start, with [`Error::UnknownKeyId`], while secrets are sealed under a key the keyring
     /// lacks: add that key back first. A secret that fails to open (tampered) is logged, counted as
@@ -393,6 +460,10 @@ impl Vault {
                 break;
             }
         }
+        // Then the system's own secrets, in one last batch (nothing is left to stop after it).
+        if !stopped && self.reseal_service_secrets(&mut counts).await? {
+            let _ = progress(&counts);
+        }
         let remaining = self.status().await?.not_under_primary();
         let report = RotationReport {
             primary,
@@ -404,6 +475,64 @@ impl Vault {
         };
         tracing::info!(?report, "vault rotation finished");
         Ok(report)
+    }
+
+    /// Re-seals the system's secrets not under the primary key (a handful: one pass, each a
+    /// compare-and-swap on its old ciphertext), adding to `counts`. Returns whether there were any.
+    async fn reseal_service_secrets(&self, counts: &mut RotationProgress) -> Result<bool> {
+        let primary = self.keyring.primary();
+        let old: Vec<SealedServiceSecret> = self
+            .store
+            .service_secrets()
+            .await?
+            .into_iter()
+            .filter(|s| s.key_id != primary)
+            .collect();
+        if old.is_empty() {
+            return Ok(false);
+        }
+        for old in old {
+            let secret = match self.open_service_row(&old) {
+                Ok(secret) => secret,
+                Err(e) => {
+                    tracing::warn!(
+                        name = %old.name,
+                        key_id = old.key_id,
+                        code = e.code(),
+                        "service secret left under its old key: it cannot be opened"
+                    );
+                    counts.unreadable += 1;
+                    continue;
+                }
+            };
+            let new = SealedServiceSecret {
+                key_id: primary,
+                ciphertext: self
+                    .keyring
+                    .seal_bound(&service_secret_context(&old.name), &secret)?,
+                ..old.clone()
+            };
+            if self.store.reseal_service_secret(&old, &new).await? {
+                counts.resealed += 1;
+            } else {
+                counts.skipped_changed += 1;
+            }
+        }
+        counts.batches += 1;
+        Ok(true)
+    }
+
+    /// Opens a stored secret of the system, checking that the key id column agrees with the envelope.
+    fn open_service_row(&self, row: &SealedServiceSecret) -> Result<Secret> {
+        let context = service_secret_context(&row.name);
+        let key_id = envelope_key_id(&row.ciphertext)?;
+        if key_id != row.key_id {
+            return Err(Error::Tampered {
+                context: row.name.clone(),
+                key_id,
+            });
+        }
+        self.keyring.open_bound(&context, &row.ciphertext)
     }
 
     /// Opens a stored row, checking that the key id column agrees with the envelope.

@@ -1,11 +1,15 @@
-//! Credentials in the database: the same story on SQLite and PostgreSQL, and no plaintext in the file.
+//! Credentials and the system's own secrets in the database: the same stories on SQLite and PostgreSQL,
+//! and no plaintext in the file.
 
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use chrono::Duration;
 use natronfx_store::Store;
 use natronfx_store::testing::TestDb;
 use natronfx_vault::Secret;
+use natronfx_workflow::{AuditAction, AuditEvent};
 
 use crate::{account, event, keys, now, vault};
 
@@ -218,6 +222,125 @@ async fn story_on_postgres() {
     story(db.open().await).await;
 }
 
+/// A secret of the system (the image API key): sealed bound to its name, read back, counted by the
+/// status, re-sealed by a rotation with the account credentials, and deleted with its audit event.
+async fn system_secrets(store: Arc<dyn Store>) {
+    let keys = keys(&[1, 2]);
+    let old = vault(&store, 1, &keys);
+    let stored = |name: &str| {
+        AuditEvent::new(
+            now(),
+            None,
+            AuditAction::SecretStored,
+            "vault",
+            name.to_owned(),
+        )
+    };
+    assert!(
+        old.service_secret("images_api_key")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let key = Secret::from("sk-proj-SystemSecretProbe-0123456789");
+    old.store_service_secret("images_api_key", &key, &stored("images_api_key"))
+        .await
+        .unwrap();
+    assert_eq!(
+        old.service_secret("images_api_key")
+            .await
+            .unwrap()
+            .unwrap()
+            .expose(),
+        key.expose()
+    );
+    let row = store.service_secret("images_api_key").await.unwrap();
+    assert!(
+        !row.ciphertext
+            .windows(key.len())
+            .any(|w| w == key.expose().as_bytes())
+    );
+    assert_eq!(
+        old.store_service_secret("Images Key", &key, &stored("x"))
+            .await
+            .unwrap_err()
+            .code(),
+        "invalid-credential-field"
+    );
+
+    // A ciphertext copied under another name does not open there, and a rotation leaves it alone.
+    store
+        .put_service_secret(
+            &natronfx_store::SealedServiceSecret {
+                name: "copied".into(),
+                ..row.clone()
+            },
+            &stored("copied"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        old.service_secret("copied").await.unwrap_err().code(),
+        "credential-tampered"
+    );
+    let a = account(&store, "@with-token").await;
+    old.store_secrets(a, &[("access_token", &Secret::from("tok"), None)], None)
+        .await
+        .unwrap();
+    assert_eq!(old.status().await.unwrap().key(1).unwrap().sealed, 3);
+
+    let new = vault(&store, 2, &keys);
+    let report = new
+        .rotate(100, |_| ControlFlow::Continue(()))
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.resealed, report.unreadable, report.remaining),
+        (2, 1, 1),
+        "the token and the image key are re-sealed; the copied row cannot be opened: {report:?}"
+    );
+    assert_eq!(
+        store.service_secret("images_api_key").await.unwrap().key_id,
+        2
+    );
+    assert_eq!(
+        vault(&store, 2, &BTreeMap::from([(2, keys[&2].clone())]))
+            .service_secret("images_api_key")
+            .await
+            .unwrap()
+            .unwrap()
+            .expose(),
+        key.expose(),
+        "key 1 is no longer needed to read it"
+    );
+
+    let infos = new.service_secret_infos().await.unwrap();
+    assert_eq!(
+        infos
+            .iter()
+            .map(|i| (i.name.as_str(), i.key_id))
+            .collect::<Vec<_>>(),
+        [("copied", 1), ("images_api_key", 2)]
+    );
+    let removed = AuditEvent::new(now(), None, AuditAction::SecretRemoved, "vault", "copied");
+    assert!(new.remove_service_secret("copied", &removed).await.unwrap());
+    assert!(!new.remove_service_secret("copied", &removed).await.unwrap());
+    let status = new.status().await.unwrap();
+    assert!(status.key(1).unwrap().retirable(), "{status:?}");
+}
+
+#[tokio::test]
+async fn system_secrets_on_sqlite() {
+    let db = TestDb::sqlite();
+    system_secrets(db.open().await).await;
+}
+
+#[tokio::test]
+async fn system_secrets_on_postgres() {
+    let db = TestDb::postgres().await;
+    system_secrets(db.open().await).await;
+}
+
 #[tokio::test]
 async fn the_sqlite_file_and_its_wal_hold_no_plaintext_token() {
     let db = TestDb::sqlite();
@@ -244,6 +367,23 @@ async fn the_sqlite_file_and_its_wal_hold_no_plaintext_token() {
         tokens.push(access);
         tokens.push(refresh);
     }
+
+    let image_key = "sk-proj-PlainTextImageApiKey-0c7d";
+    vault
+        .store_service_secret(
+            "images_api_key",
+            &Secret::from(image_key),
+            &AuditEvent::new(
+                now(),
+                None,
+                AuditAction::SecretStored,
+                "vault",
+                "images_api_key",
+            ),
+        )
+        .await
+        .unwrap();
+    tokens.push(image_key.to_owned());
 
     let path = db.url.trim_start_matches("sqlite:").to_owned();
     let mut bytes = Vec::new();
