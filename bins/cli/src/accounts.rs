@@ -10,14 +10,7 @@ use tokio::net::TcpListener;
 
 use crate::args::AccountCommand;
 use crate::output;
-
-fn invalid(field: &'static str, reason: impl Into<String>) -> Error {
-    natronfx_service::workflow::Error::InvalidInput {
-        field,
-        reason: reason.into(),
-    }
-    .into()
-}
+use crate::run::invalid;
 
 fn when(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
     t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())

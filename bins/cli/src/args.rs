@@ -54,7 +54,7 @@ pub enum Command {
     /// Connected social accounts.
     #[command(subcommand)]
     Account(AccountCommand),
-    /// The token vault's keys (admins).
+    /// The token vault's keys and the secrets it keeps for the system (admins).
     #[command(subcommand)]
     Vault(VaultCommand),
     /// API tokens for the HTTP API.
@@ -520,6 +520,30 @@ pub enum VaultCommand {
         /// Secrets per batch (each batch is one transaction).
         #[arg(long, default_value_t = 500)]
         batch: u32,
+    },
+    /// Secrets the vault keeps for the system itself, in place of a configuration setting.
+    #[command(subcommand)]
+    Secret(SecretCommand),
+}
+
+/// `natronfx vault secret ...`
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Which secrets the vault can keep, and whether each is stored or set in the configuration.
+    List,
+    /// Seal a secret into the vault, replacing any stored before (audited). The value is asked for
+    /// without echo, or read from standard input with --stdin; it is never an argument.
+    Set {
+        /// Which secret (`images_api_key`: the OpenAI Images API key).
+        name: String,
+        /// Read the value from the first line of standard input.
+        #[arg(long)]
+        stdin: bool,
+    },
+    /// Delete a stored secret (audited).
+    Remove {
+        /// Which secret.
+        name: String,
     },
 }
 

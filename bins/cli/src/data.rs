@@ -11,14 +11,7 @@ use serde_json::json;
 
 use crate::args::{AuditCommand, RetentionCommand};
 use crate::output;
-
-fn invalid(field: &'static str, reason: impl Into<String>) -> Error {
-    natronfx_service::workflow::Error::InvalidInput {
-        field,
-        reason: reason.into(),
-    }
-    .into()
-}
+use crate::run::invalid;
 
 /// Runs a `retention` subcommand.
 pub async fn retention(

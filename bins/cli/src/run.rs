@@ -16,7 +16,8 @@ use crate::args::{
 };
 use crate::output;
 
-fn invalid(field: &'static str, reason: impl Into<String>) -> Error {
+/// An invalid-input error naming the argument.
+pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Error {
     natronfx_service::workflow::Error::InvalidInput {
         field,
         reason: reason.into(),

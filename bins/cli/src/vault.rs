@@ -1,5 +1,6 @@
-//! `natronfx vault ...`: which key seals how many secrets, and re-sealing them under the primary key with a
-//! progress bar (Ctrl-C stops after the current batch; running it again resumes).
+//! `natronfx vault ...`: which key seals how many secrets, re-sealing them under the primary key with a
+//! progress bar (Ctrl-C stops after the current batch; running it again resumes), and the secrets the
+//! vault keeps for the system itself (the image API key).
 
 use std::ops::ControlFlow;
 use std::sync::Arc;
@@ -7,10 +8,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use natronfx_service::workflow::User;
-use natronfx_service::{Result, Service};
+use natronfx_service::{Error, Result, Service, SystemSecret};
+use secrecy::SecretString;
 
-use crate::args::VaultCommand;
+use crate::args::{SecretCommand, VaultCommand};
 use crate::output;
+use crate::run::invalid;
 
 /// Runs a `vault` subcommand.
 pub async fn vault(service: &Service, actor: &User, cmd: VaultCommand, json: bool) -> Result<()> {
@@ -124,6 +127,102 @@ pub async fn vault(service: &Service, actor: &User, cmd: VaultCommand, json: boo
                 }
             }
         }
+        VaultCommand::Secret(cmd) => secret(service, actor, cmd, json).await?,
     }
     Ok(())
+}
+
+/// Runs a `vault secret` subcommand.
+async fn secret(service: &Service, actor: &User, cmd: SecretCommand, json: bool) -> Result<()> {
+    match cmd {
+        SecretCommand::List => {
+            let secrets = service.system_secrets(actor).await?;
+            if json {
+                output::json(&secrets);
+            } else {
+                let rows = secrets
+                    .iter()
+                    .map(|s| {
+                        let stored = match (s.vault_key_id, s.stored_at) {
+                            (Some(key), Some(at)) => {
+                                format!("yes (key {key}, {})", at.format("%Y-%m-%d %H:%M UTC"))
+                            }
+                            _ => "no".into(),
+                        };
+                        let used = if s.in_configuration {
+                            format!("configuration ({})", s.setting)
+                        } else if s.vault_key_id.is_some() {
+                            "vault".into()
+                        } else {
+                            "none".into()
+                        };
+                        vec![s.name.to_owned(), stored, used, s.purpose.to_owned()]
+                    })
+                    .collect();
+                output::table(&["secret", "in vault", "in use", "for"], rows);
+            }
+        }
+        SecretCommand::Set { name, stdin } => {
+            let secret: SystemSecret = name.parse()?;
+            let value = read_secret(secret, stdin).await?;
+            service.store_system_secret(actor, secret, &value).await?;
+            let shadowed = service
+                .system_secrets(actor)
+                .await?
+                .into_iter()
+                .any(|s| s.name == secret.name() && s.in_configuration);
+            if json {
+                output::json(&serde_json::json!({
+                    "stored": secret.name(),
+                    "in_configuration": shadowed,
+                }));
+            } else {
+                println!("stored {} in the vault", secret.name());
+                if shadowed {
+                    println!(
+                        "note: the configuration also sets {}, and that value is the one used",
+                        secret.setting()
+                    );
+                }
+            }
+        }
+        SecretCommand::Remove { name } => {
+            let secret: SystemSecret = name.parse()?;
+            let removed = service.remove_system_secret(actor, secret).await?;
+            if json {
+                output::json(&serde_json::json!({ "removed": removed, "secret": secret.name() }));
+            } else if removed {
+                println!("removed {} from the vault", secret.name());
+            } else {
+                println!("the vault held no {}", secret.name());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The secret's value: the first line of standard input, or typed at a prompt that does not echo.
+async fn read_secret(secret: SystemSecret, from_stdin: bool) -> Result<SecretString> {
+    let prompt = format!("{} ({}): ", secret.name(), secret.purpose());
+    let line = tokio::task::spawn_blocking(move || {
+        if from_stdin {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .map(|_| line)
+                .map_err(|e| Error::Internal(format!("reading standard input: {e}")))
+        } else {
+            rpassword::prompt_password(prompt).map_err(|e| {
+                invalid(
+                    "secret",
+                    format!("cannot prompt ({e}); pipe the value in with --stdin"),
+                )
+            })
+        }
+    })
+    .await
+    .map_err(|e| Error::Internal(e.to_string()))??;
+    Ok(SecretString::from(
+        line.trim_end_matches(['\r', '\n']).to_owned(),
+    ))
 }

@@ -2,6 +2,7 @@
 //! every generated (or derived) image came from, so the publishing path can label the post (TikTok
 //! `is_aigc`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use natronfx_media::render::CanvasPreset;
@@ -15,12 +16,13 @@ use natronfx_workflow::{
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, MediaView, PostView, Result, Service};
+use crate::{Error, MediaView, PostView, Result, Service, SystemSecret};
 
 /// What made generated images: recorded with each.
 const GENERATOR: &str = "openai-images";
 
-/// The `[images]` section: the OpenAI Images API. Generation is off until `api_key` is set.
+/// The `[images]` section: the OpenAI Images API. Generation is off until `api_key` is set here, or an
+/// admin keeps the key in the vault (`natronfx vault secret set images_api_key`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ImagesSettings {
@@ -312,6 +314,54 @@ impl Service {
         }
     }
 
+    /// Whether images can be generated: an image API key is configured, or the vault keeps one.
+    pub async fn can_generate_images(&self) -> bool {
+        if self.images_configured() {
+            return true;
+        }
+        let Some(vault) = self.vault() else {
+            return false;
+        };
+        match vault.service_secret_infos().await {
+            Ok(stored) => stored
+                .iter()
+                .any(|s| s.name == SystemSecret::ImagesApiKey.name()),
+            Err(e) => {
+                tracing::warn!(code = e.code(), error = %e, "cannot read the vault's image API key");
+                false
+            }
+        }
+    }
+
+    /// Whether the configuration itself gives an image API key (it takes precedence over the vault's).
+    pub(crate) fn images_configured(&self) -> bool {
+        self.images.is_some()
+    }
+
+    /// The image client: the configured key's, else one with the key the vault keeps.
+    async fn images_client(&self) -> Result<Arc<OpenAiImages>> {
+        if let Some(client) = &self.images {
+            return Ok(client.clone());
+        }
+        if let Some(key) = self
+            .stored_system_secret(SystemSecret::ImagesApiKey)
+            .await?
+        {
+            let settings = ImagesSettings {
+                api_key: Some(key.into_secret_string()),
+                ..self.images_settings.clone()
+            };
+            if let Some(client) = settings.client()? {
+                return Ok(Arc::new(client));
+            }
+        }
+        Err(Error::Config(
+            "image generation is not configured: set [images] api_key (or NATRONFX_IMAGES__API_KEY), \
+             or keep the key in the vault with `natronfx vault secret set images_api_key`"
+                .into(),
+        ))
+    }
+
     /// Generates images with the configured image model and stores each as media with source `generated`
     /// and its provenance (prompt, model, size, usage, who asked, when), after the same ingest as an
     /// upload; with `fit`, also the image fitted to a slide canvas (a 1024×1536 portrait is narrower than
@@ -327,12 +377,7 @@ impl Service {
         if let Some(fit) = &request.fit {
             fit.fit.validate()?;
         }
-        let client = self.images.clone().ok_or_else(|| {
-            Error::Config(
-                "image generation is not configured: set [images] api_key (or NATRONFX_IMAGES__API_KEY)"
-                    .into(),
-            )
-        })?;
+        let client = self.images_client().await?;
         self.media_store()?;
         let wire = ImageRequest {
             prompt: request.prompt.clone(),

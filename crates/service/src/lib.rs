@@ -34,6 +34,7 @@ mod posts;
 mod publishing;
 mod quality;
 mod retention;
+mod secrets;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod vault;
@@ -70,6 +71,7 @@ pub use people::{FirstAdmin, NewToken};
 pub use posts::{PostInput, PostPatch, PostView, ScheduleRequest, SlideInput, TargetInput};
 pub use publishing::{TargetTimeline, Timeline, TimelineEntry};
 pub use retention::{KindReport, RetentionConfig, RetentionReport, human_bytes};
+pub use secrets::{SystemSecret, SystemSecretStatus};
 
 pub use natronfx_store as store;
 pub use natronfx_workflow as workflow;
@@ -88,6 +90,7 @@ pub struct Service {
     media_limits: natronfx_media::IngestLimits,
     history: dedupe::SharedHistory,
     images: Option<Arc<natronfx_platforms::OpenAiImages>>,
+    images_settings: ImagesSettings,
     accounts: accounts::AccountsState,
     auth: AuthConfig,
     observer: Arc<dyn Observer>,
@@ -105,6 +108,7 @@ impl Service {
             media_limits: Default::default(),
             history: Default::default(),
             images: None,
+            images_settings: ImagesSettings::default(),
             accounts: Default::default(),
             auth: AuthConfig::default(),
             observer: Arc::new(Unobserved),
@@ -147,9 +151,19 @@ impl Service {
         self
     }
 
-    /// Whether images can be generated (an image API key is configured).
-    pub fn can_generate_images(&self) -> bool {
-        self.images.is_some()
+    /// The same service generating images as `settings` say: with their API key when they have one,
+    /// else with the key the vault keeps (`images_api_key`), read at each generation so a key stored
+    /// while the server runs is used at once.
+    ///
+    /// # Errors
+    /// `image-config-invalid` for an unusable base URL or model next to a configured key.
+    pub fn with_images_settings(mut self, settings: ImagesSettings) -> Result<Self> {
+        self.images = settings.client()?.map(Arc::new);
+        self.images_settings = ImagesSettings {
+            api_key: None,
+            ..settings
+        };
+        Ok(self)
     }
 
     /// The media store, when one is configured (the server serves a local one).
@@ -170,10 +184,7 @@ impl Service {
             .with_apps(config.apps.clone(), config.accounts.clone())
             .with_auth(config.auth.clone())
             .with_retention(config.retention.clone());
-        let service = match config.images.client()? {
-            Some(client) => service.with_images(client),
-            None => service,
-        };
+        let service = service.with_images_settings(config.images.clone())?;
         Ok(match &config.vault {
             Some(vault) => {
                 let store: Arc<dyn natronfx_store::CredentialStore> = service.store.clone();

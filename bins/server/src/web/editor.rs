@@ -259,7 +259,7 @@ async fn edit_page(
         .iter()
         .map(|h| h.as_str().to_owned())
         .collect();
-    let can_generate = state.service.can_generate_images();
+    let can_generate = state.service.can_generate_images().await;
     let body = html! {
         div.page-head {
             h1 { "Edit: " (post.title.as_str()) }
@@ -320,7 +320,7 @@ async fn edit_page(
                             @if can_generate {
                                 div.hint { "Made by the image model and labelled AI-generated (TikTok shows the label). Fitted to the 4:5 slide." }
                             } @else {
-                                div.hint { "Image generation is off: set " code { "[images] api_key" } " (or " code { "NATRONFX_IMAGES__API_KEY" } ")." }
+                                div.hint { "Image generation is off: an admin can keep the OpenAI key in the vault (" code { "natronfx vault secret set images_api_key" } "), or set " code { "[images] api_key" } " (" code { "NATRONFX_IMAGES__API_KEY" } ")." }
                             }
                         }
                         div.field {

@@ -1,10 +1,11 @@
 //! "Generate a background" in the slide editor, against the simulator's image endpoint: the image
 //! alone becomes a 4:5 slide, text lines are rendered over it, both keep the AI label; with no image
-//! key the form is shown switched off and a forged request is refused with the reason.
+//! key the form is shown switched off and a forged request is refused with the reason; a key an admin
+//! seals into the vault turns it on without a restart.
 
 use natronfx_service::testing::TestApp;
 use natronfx_service::workflow::Platform;
-use natronfx_service::{ImagesSettings, PostInput, TargetInput};
+use natronfx_service::{ImagesSettings, PostInput, SystemSecret, TargetInput};
 use natronfx_sim::{SimConfig, Simulator};
 use reqwest::StatusCode;
 use secrecy::SecretString;
@@ -13,7 +14,10 @@ use crate::web::Page;
 
 const KEY: &str = "sk-sim-editor-key";
 
-both!(app: the_editor_generates_a_background_as_a_labelled_slide);
+both!(app:
+    the_editor_generates_a_background_as_a_labelled_slide,
+    a_key_stored_in_the_vault_turns_generation_on_while_the_server_runs,
+);
 
 async fn draft(app: &TestApp) -> String {
     app.service
@@ -197,4 +201,64 @@ async fn the_editor_generates_a_background_as_a_labelled_slide(mut app: TestApp)
         (StatusCode::BAD_REQUEST, Some("invalid-input")),
         "{bad}"
     );
+}
+
+async fn a_key_stored_in_the_vault_turns_generation_on_while_the_server_runs(mut app: TestApp) {
+    let sim = Simulator::start(SimConfig {
+        openai_api_key: KEY.into(),
+        ..SimConfig::default()
+    })
+    .await
+    .expect("simulator");
+    let store: std::sync::Arc<dyn natronfx_service::store::CredentialStore> =
+        app.service.store().clone();
+    let keys =
+        std::collections::BTreeMap::from([(1, natronfx_vault::KeyMaterial::generate().unwrap())]);
+    let vault = natronfx_vault::Vault::new(store, natronfx_vault::Keyring::new(1, keys).unwrap());
+    // The configuration says where the API is, and no key.
+    app.service = app
+        .service
+        .clone()
+        .with_images_settings(ImagesSettings {
+            base_url: sim.openai_base_url(),
+            max_retries: 0,
+            ..ImagesSettings::default()
+        })
+        .unwrap()
+        .with_vault(vault);
+    let s = crate::spawn_on(app).await;
+    let id = draft(&s.app).await;
+    let page = Page::login(&s, "editor@example.com").await;
+    let (_, html) = page.get(&format!("/posts/{id}/edit")).await;
+    assert!(html.contains("Image generation is off"), "{html}");
+    assert!(html.contains("vault secret set images_api_key"), "{html}");
+
+    // An admin seals the key (as `natronfx vault secret set` does) while the server runs.
+    s.app
+        .service
+        .store_system_secret(
+            &s.app.admin,
+            SystemSecret::ImagesApiKey,
+            &SecretString::from(KEY),
+        )
+        .await
+        .unwrap();
+    let (_, html) = page.get(&format!("/posts/{id}/edit")).await;
+    assert!(!html.contains("Image generation is off"), "{html}");
+    let (status, to) = page
+        .post(
+            &format!("/posts/{id}/generate"),
+            &[("prompt", "a steaming cup"), ("size", "1024x1536")],
+            Some(page.csrf()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(to.contains("notice=Generated%20slide%20added"), "{to}");
+    let post = s
+        .app
+        .service
+        .post(&s.app.editor, id.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(s.app.service.generated_slides(&post).await.unwrap(), [true]);
 }

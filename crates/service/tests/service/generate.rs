@@ -7,7 +7,7 @@ use natronfx_service::testing::TestApp;
 use natronfx_service::workflow::{PostId, TargetOptions};
 use natronfx_service::{
     ErrorKind, GenerateRequest, ImagesSettings, PostInput, Service, SlideFit, SlideInput,
-    TargetInput,
+    SystemSecret, TargetInput,
 };
 use natronfx_sim::{Endpoint, Fault, SimConfig, SimHandle, Simulator};
 use secrecy::SecretString;
@@ -31,6 +31,7 @@ both_backends!(
     generated_portraits_become_labelled_media_whose_fitted_slides_pass_instagram,
     slides_made_from_generated_images_stay_labelled,
     refused_generations_store_nothing_and_never_show_the_key,
+    an_image_key_kept_in_the_vault_generates_is_sealed_rotated_and_never_shown,
 );
 
 /// The app's service generating through a fresh simulator.
@@ -401,4 +402,220 @@ async fn refused_generations_store_nothing_and_never_show_the_key(app: TestApp) 
         .unwrap_err();
     assert_eq!(err.code(), "image-api-key-invalid");
     assert!(!format!("{err} {err:?}").contains("sk-wrong-key"));
+}
+
+/// A vault over the app's database with these keys, `primary` sealing.
+fn vault_on(
+    app: &TestApp,
+    keys: &std::collections::BTreeMap<u32, natronfx_vault::KeyMaterial>,
+    primary: u32,
+) -> natronfx_vault::Vault {
+    let store: std::sync::Arc<dyn natronfx_service::store::CredentialStore> =
+        app.service.store().clone();
+    natronfx_vault::Vault::new(
+        store,
+        natronfx_vault::Keyring::new(primary, keys.clone()).expect("keyring"),
+    )
+}
+
+async fn an_image_key_kept_in_the_vault_generates_is_sealed_rotated_and_never_shown(app: TestApp) {
+    let sim = Simulator::start(SimConfig {
+        openai_api_key: KEY.into(),
+        ..SimConfig::default()
+    })
+    .await
+    .expect("simulator");
+    // No key in the configuration: only where the API is.
+    let settings = ImagesSettings {
+        base_url: sim.openai_base_url(),
+        max_retries: 0,
+        ..ImagesSettings::default()
+    };
+    let keys = std::collections::BTreeMap::from([
+        (1, natronfx_vault::KeyMaterial::generate().unwrap()),
+        (2, natronfx_vault::KeyMaterial::generate().unwrap()),
+    ]);
+    let on_key = |primary: u32| {
+        app.service
+            .clone()
+            .with_images_settings(settings.clone())
+            .unwrap()
+            .with_vault(vault_on(&app, &keys, primary))
+    };
+    let s = on_key(1);
+    let ask = || GenerateRequest::new("a cup of coffee", ImageSize::Square);
+    assert!(!s.can_generate_images().await);
+    let err = s.generate_media(&app.editor, ask()).await.unwrap_err();
+    assert_eq!(err.code(), "invalid-config");
+    assert!(
+        err.to_string().contains("vault secret set images_api_key"),
+        "{err}"
+    );
+
+    // Only admins store it, and an empty value or a pasted file is refused.
+    let key = SecretString::from(format!("  {KEY}\n"));
+    let err = s
+        .store_system_secret(&app.editor, SystemSecret::ImagesApiKey, &key)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "permission-denied");
+    for bad in ["   ", "line one\nline two"] {
+        let err = s
+            .store_system_secret(
+                &app.admin,
+                SystemSecret::ImagesApiKey,
+                &SecretString::from(bad),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "invalid-input", "{bad:?}");
+    }
+    assert_eq!(
+        "images-api-key".parse::<SystemSecret>().unwrap(),
+        SystemSecret::ImagesApiKey
+    );
+    assert_eq!(
+        "openai".parse::<SystemSecret>().unwrap_err().code(),
+        "invalid-input"
+    );
+
+    s.store_system_secret(&app.admin, SystemSecret::ImagesApiKey, &key)
+        .await
+        .unwrap();
+    assert!(s.can_generate_images().await);
+    let status = s.system_secrets(&app.admin).await.unwrap();
+    assert_eq!(status.len(), 1);
+    assert_eq!(
+        (
+            status[0].name,
+            status[0].in_configuration,
+            status[0].vault_key_id
+        ),
+        ("images_api_key", false, Some(1))
+    );
+    assert_eq!(
+        s.system_secrets(&app.viewer).await.unwrap_err().code(),
+        "permission-denied"
+    );
+
+    // The simulator accepts only the right bearer key: the stored one (trimmed) is sent.
+    let made = s.generate_media(&app.editor, ask()).await.unwrap();
+    assert_eq!(made.len(), 1);
+    // Another process on the same database reads it too, without a restart.
+    assert!(on_key(1).can_generate_images().await);
+
+    // Sealed at rest; neither the audit log nor any view or error shows it.
+    let row = s.store().service_secret("images_api_key").await.unwrap();
+    assert!(
+        !row.ciphertext
+            .windows(KEY.len())
+            .any(|w| w == KEY.as_bytes())
+    );
+    let audit = s.recent_audit(&app.admin, 20).await.unwrap();
+    let stored = audit
+        .iter()
+        .find(|e| e.event.action.as_str() == "secret-stored")
+        .expect("audited");
+    assert_eq!(
+        (stored.event.actor, stored.event.subject_id.as_str()),
+        (Some(app.admin.id), "images_api_key")
+    );
+    let shown = format!(
+        "{audit:?} {status:?} {s:?} {}",
+        serde_json::to_string(&status).unwrap()
+    );
+    assert!(!shown.contains(KEY));
+
+    // A rotation re-seals it under the new primary key; the old key can then go.
+    let rotated = on_key(2);
+    let report = rotated
+        .rotate_vault(&app.admin, 10, |_| std::ops::ControlFlow::Continue(()))
+        .await
+        .unwrap();
+    assert_eq!((report.resealed, report.remaining), (1, 0), "{report:?}");
+    let only_new = app
+        .service
+        .clone()
+        .with_images_settings(settings.clone())
+        .unwrap()
+        .with_vault(vault_on(
+            &app,
+            &keys
+                .iter()
+                .filter(|(id, _)| **id == 2)
+                .map(|(id, k)| (*id, k.clone()))
+                .collect(),
+            2,
+        ));
+    assert_eq!(
+        only_new
+            .generate_media(&app.editor, ask())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // A key set in the configuration takes precedence over the vault's.
+    let wrong = SecretString::from("sk-wrong-key-in-the-vault-42");
+    rotated
+        .store_system_secret(&app.admin, SystemSecret::ImagesApiKey, &wrong)
+        .await
+        .unwrap();
+    let err = rotated
+        .generate_media(&app.editor, ask())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "image-api-key-invalid");
+    assert!(!format!("{err} {err:?}").contains("sk-wrong-key"));
+    let configured = app
+        .service
+        .clone()
+        .with_images_settings(ImagesSettings {
+            api_key: Some(SecretString::from(KEY)),
+            ..settings.clone()
+        })
+        .unwrap()
+        .with_vault(vault_on(&app, &keys, 2));
+    assert!(configured.system_secrets(&app.admin).await.unwrap()[0].in_configuration);
+    assert_eq!(
+        configured
+            .generate_media(&app.editor, ask())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Removed: generation is off again, and the removal is audited once.
+    assert!(
+        rotated
+            .remove_system_secret(&app.admin, SystemSecret::ImagesApiKey)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !rotated
+            .remove_system_secret(&app.admin, SystemSecret::ImagesApiKey)
+            .await
+            .unwrap()
+    );
+    assert!(!rotated.can_generate_images().await);
+    let removals = rotated
+        .recent_audit(&app.admin, 50)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.event.action.as_str() == "secret-removed")
+        .count();
+    assert_eq!(removals, 1);
+    // Without a vault there is nothing to store it in.
+    assert_eq!(
+        app.service
+            .store_system_secret(&app.admin, SystemSecret::ImagesApiKey, &key)
+            .await
+            .unwrap_err()
+            .code(),
+        "vault-not-configured"
+    );
 }

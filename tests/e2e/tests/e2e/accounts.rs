@@ -94,6 +94,10 @@ redirect_uri = "https://publisher.example.com/accounts/callback"
 authorize_url = "{sim}/instagram-www/oauth/authorize"
 api_base_url = "{sim}/instagram-api"
 graph_base_url = "{sim}/instagram"
+
+[images]
+base_url = "{sim}/openai"
+max_retries = 0
 "#
     ));
     text
@@ -138,6 +142,9 @@ async fn accounts_from_the_cli_on_postgres() {
         .expect("the story passes");
 }
 
+/// The image API key the simulator accepts; the story keeps it in the vault.
+const IMAGE_KEY: &str = "sk-e2e-vault-image-key-7f3a91";
+
 fn accounts_story(db: TestDb) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -145,7 +152,10 @@ fn accounts_story(db: TestDb) {
         .build()
         .unwrap();
     let sim = rt
-        .block_on(Simulator::start(SimConfig::default()))
+        .block_on(Simulator::start(SimConfig {
+            openai_api_key: IMAGE_KEY.into(),
+            ..SimConfig::default()
+        }))
         .expect("simulator");
     let base = format!("http://{}", sim.addr());
     let cwd = temp_dir();
@@ -254,6 +264,71 @@ fn accounts_story(db: TestDb) {
     let status = team.ok(&["vault", "status"]);
     assert_eq!(status["keys"][0]["sealed"], 3, "{status}");
 
+    // The image API key goes into the vault, not the configuration: generation works from it.
+    let generate = [
+        "media",
+        "generate",
+        "a cup of coffee",
+        "--size",
+        "1024x1024",
+    ];
+    let off = team.admin(&generate);
+    assert_eq!(
+        off.error_code().as_deref(),
+        Some("invalid-config"),
+        "{off:?}"
+    );
+    let wrong = team.run_with_stdin(
+        &[
+            "--as",
+            "admin@example.com",
+            "vault",
+            "secret",
+            "set",
+            "openai",
+            "--stdin",
+        ],
+        IMAGE_KEY,
+    );
+    assert_eq!(
+        wrong.error_code().as_deref(),
+        Some("invalid-input"),
+        "{wrong:?}"
+    );
+    let set = team.run_with_stdin(
+        &[
+            "--as",
+            "admin@example.com",
+            "vault",
+            "secret",
+            "set",
+            "images_api_key",
+            "--stdin",
+        ],
+        &format!("{IMAGE_KEY}\n"),
+    );
+    assert_eq!(set.code, 0, "{set:?}");
+    assert!(set.stdout.contains("stored images_api_key"), "{set:?}");
+    let listed = team.ok(&["vault", "secret", "list"]);
+    assert_eq!(listed[0]["name"], "images_api_key");
+    assert_eq!(listed[0]["vault_key_id"], 1, "{listed}");
+    assert_eq!(listed[0]["in_configuration"], false);
+    let made = team.ok(&[
+        "media",
+        "generate",
+        "a cup of coffee",
+        "--size",
+        "1024x1024",
+    ]);
+    assert_eq!(made[0]["media"]["source"], "generated", "{made}");
+    let status = team.ok(&["vault", "status"]);
+    assert_eq!(
+        status["keys"][0]["sealed"], 4,
+        "two tokens each and the image key: {status}"
+    );
+    let audit = team.ok(&["audit", "list", "--action", "secret-stored"]);
+    assert_eq!(audit.as_array().unwrap().len(), 1, "{audit}");
+
     let key2 = key();
     std::fs::write(
         &config_path,
@@ -261,13 +336,22 @@ fn accounts_story(db: TestDb) {
     )
     .unwrap();
     let rotated = team.ok(&["vault", "rotate", "--batch", "1"]);
-    assert_eq!(rotated["resealed"], 3, "{rotated}");
+    assert_eq!(rotated["resealed"], 4, "{rotated}");
     assert_eq!(rotated["remaining"], 0);
     let status = team.ok(&["vault", "status"]);
     assert_eq!(status["keys"][0]["sealed"], 0, "key 1 can go: {status}");
     std::fs::write(&config_path, config(&base, port, &[(2, &key2)], 2)).unwrap();
     let shown = team.ok(&["account", "show", "@sim.instagram"]);
     assert_eq!(shown["credentials"][0]["key_id"], 2);
+    // Re-sealed under key 2, the image key still opens with key 1 gone.
+    let made = team.ok(&["media", "generate", "beans", "--size", "1024x1024"]);
+    assert_eq!(made.as_array().unwrap().len(), 1, "{made}");
+    let removed = team.ok(&["vault", "secret", "remove", "images_api_key"]);
+    assert_eq!(removed["removed"], true, "{removed}");
+    assert_eq!(
+        team.admin(&generate).error_code().as_deref(),
+        Some("invalid-config")
+    );
 
     let gone = team.ok(&["account", "disconnect", "natron.demo"]);
     assert_eq!(gone["revoke"], "revoked");
@@ -299,7 +383,8 @@ fn accounts_story(db: TestDb) {
     assert_eq!(refused.code, 4, "{refused:?}");
 
     // Nothing the platforms issued appears in any output or in the database.
-    let secrets = sim.sim().issued_secrets();
+    let mut secrets = sim.sim().issued_secrets();
+    secrets.push(IMAGE_KEY.to_owned());
     assert!(secrets.len() >= 4, "{secrets:?}");
     let outputs = team.outputs.join("\n");
     assert!(outputs.contains("TRACE"), "the CLI ran with trace logging");
