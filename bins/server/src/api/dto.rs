@@ -1458,3 +1458,54 @@ pub struct ExportRequestDto {
     #[serde(default)]
     pub post: Option<String>,
 }
+
+/// A secret the vault keeps for the system itself, in place of a configuration setting (never its value).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = SystemSecret)]
+pub struct SystemSecretDto {
+    /// Its name (`images_api_key`: the OpenAI Images API key).
+    pub name: String,
+    /// What it is for.
+    pub purpose: String,
+    /// The configuration setting it stands in for (`images.api_key`).
+    pub setting: String,
+    /// Whether the configuration sets it; that value is then used, not the vault's.
+    pub in_configuration: bool,
+    /// The vault key sealing the stored value, when one is stored.
+    pub vault_key_id: Option<u32>,
+    /// When the stored value was written, when one is stored.
+    pub stored_at: Option<DateTime<Utc>>,
+}
+
+impl From<&natronfx_service::SystemSecretStatus> for SystemSecretDto {
+    fn from(s: &natronfx_service::SystemSecretStatus) -> Self {
+        SystemSecretDto {
+            name: s.name.into(),
+            purpose: s.purpose.into(),
+            setting: s.setting.into(),
+            in_configuration: s.in_configuration,
+            vault_key_id: s.vault_key_id,
+            stored_at: s.stored_at,
+        }
+    }
+}
+
+/// The value to seal into the vault.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = SystemSecretValue)]
+pub struct SystemSecretValueDto {
+    /// The secret itself, one line; it is never returned or logged.
+    #[schema(value_type = String, format = Password)]
+    pub value: secrecy::SecretString,
+}
+
+/// Whether a stored secret was deleted.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = SystemSecretRemoved)]
+pub struct SystemSecretRemovedDto {
+    /// The secret.
+    pub name: String,
+    /// Whether the vault held it.
+    pub removed: bool,
+}

@@ -15,6 +15,7 @@ mod people;
 mod posts;
 mod session;
 mod team;
+mod vault;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -55,6 +56,7 @@ pub use media::{image_response as media_image, read_files};
         (name = "team", description = "Accounts, the approval policy, the calendar and the audit log"),
         (name = "accounts", description = "Connecting, refreshing and disconnecting platform accounts"),
         (name = "data", description = "Retention and export (admins)"),
+        (name = "vault", description = "Secrets the vault keeps for the system, such as the image API key (admins)"),
     )
 )]
 struct ApiDoc;
@@ -93,6 +95,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(team::routes())
         .merge(accounts::routes())
         .merge(data::routes())
+        .merge(vault::routes())
 }
 
 /// Everything under `/api/v1` (the document itself at `/api/v1/openapi.json`).

@@ -1,4 +1,5 @@
-//! Administration: people and their roles, the approval policy, the audit log.
+//! Administration: people and their roles, the approval policy, the audit log (Data and Vault have
+//! modules of their own).
 
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
@@ -28,7 +29,7 @@ pub fn routes() -> Router<AppState> {
 pub(super) fn tabs(current: &str) -> maud::Markup {
     html! {
         nav.actions.tabs aria-label="Administration" {
-            @for (href, label) in [("/admin/users", "People"), ("/admin/policy", "Approval policy"), ("/admin/audit", "Audit log"), ("/admin/data", "Data")] {
+            @for (href, label) in [("/admin/users", "People"), ("/admin/policy", "Approval policy"), ("/admin/audit", "Audit log"), ("/admin/data", "Data"), ("/admin/vault", "Vault")] {
                 a.button.primary[href == current] href=(href) { (label) }
             }
         }

@@ -15,6 +15,7 @@ mod login;
 mod posts;
 mod publishing;
 mod settings;
+mod vault;
 
 use axum::Router;
 use axum::extract::FromRequestParts;
@@ -44,6 +45,7 @@ pub fn routes() -> Router<AppState> {
         .merge(admin::routes())
         .merge(data::routes())
         .merge(settings::routes())
+        .merge(vault::routes())
 }
 
 /// A signed-in viewer of a page: the session and the time zone they read times in (the `tz` query

@@ -1,11 +1,11 @@
 //! "Generate a background" in the slide editor, against the simulator's image endpoint: the image
 //! alone becomes a 4:5 slide, text lines are rendered over it, both keep the AI label; with no image
 //! key the form is shown switched off and a forged request is refused with the reason; a key an admin
-//! seals into the vault turns it on without a restart.
+//! seals into the vault (Admin → Vault, or `/api/v1/vault/secrets`) turns it on without a restart.
 
 use natronfx_service::testing::TestApp;
 use natronfx_service::workflow::Platform;
-use natronfx_service::{ImagesSettings, PostInput, SystemSecret, TargetInput};
+use natronfx_service::{ImagesSettings, PostInput, TargetInput};
 use natronfx_sim::{SimConfig, Simulator};
 use reqwest::StatusCode;
 use secrecy::SecretString;
@@ -233,16 +233,40 @@ async fn a_key_stored_in_the_vault_turns_generation_on_while_the_server_runs(mut
     assert!(html.contains("Image generation is off"), "{html}");
     assert!(html.contains("vault secret set images_api_key"), "{html}");
 
-    // An admin seals the key (as `natronfx vault secret set` does) while the server runs.
-    s.app
-        .service
-        .store_system_secret(
-            &s.app.admin,
-            SystemSecret::ImagesApiKey,
-            &SecretString::from(KEY),
+    // Admin → Vault: the key table, and the image key not set.
+    let admin = Page::login(&s, "admin@example.com").await;
+    let (status, html) = admin.get("/admin/vault").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("data-key=\"1\""), "{html}");
+    assert!(html.contains("Not set"), "{html}");
+    // An editor cannot seal one.
+    let (_, to) = page
+        .post(
+            "/admin/vault/secrets/images_api_key",
+            &[("value", KEY)],
+            Some(page.csrf()),
         )
-        .await
-        .unwrap();
+        .await;
+    assert!(to.contains("error="), "{to}");
+    assert!(
+        s.app.service.system_secrets(&s.app.admin).await.unwrap()[0]
+            .vault_key_id
+            .is_none()
+    );
+
+    // The admin seals the key through the page while the server runs: generation is on at once.
+    let (status, to) = admin
+        .post(
+            "/admin/vault/secrets/images_api_key",
+            &[("value", KEY)],
+            Some(admin.csrf()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(to.contains("notice=Sealed%20images_api_key"), "{to}");
+    let (_, html) = admin.get("/admin/vault").await;
+    assert!(html.contains("In use: the value in the vault"), "{html}");
+    assert!(!html.contains(KEY));
     let (_, html) = page.get(&format!("/posts/{id}/edit")).await;
     assert!(!html.contains("Image generation is off"), "{html}");
     let (status, to) = page
@@ -261,4 +285,64 @@ async fn a_key_stored_in_the_vault_turns_generation_on_while_the_server_runs(mut
         .await
         .unwrap();
     assert_eq!(s.app.service.generated_slides(&post).await.unwrap(), [true]);
+
+    // The same over the API: listed without its value, replaced, removed.
+    let token = s.token(&s.app.admin).await;
+    let (status, listed) = s
+        .call("GET", "/api/v1/vault/secrets", Some(&token), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert_eq!(listed["items"][0]["name"], "images_api_key");
+    assert_eq!(listed["items"][0]["vault_key_id"], 1);
+    assert!(!listed.to_string().contains(KEY));
+    let (status, put) = s
+        .call(
+            "PUT",
+            "/api/v1/vault/secrets/images_api_key",
+            Some(&token),
+            Some(serde_json::json!({"value": "sk-replaced-but-wrong"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{put}");
+    assert!(!put.to_string().contains("sk-replaced"), "{put}");
+    let (_, to) = page
+        .post(
+            &format!("/posts/{id}/generate"),
+            &[("prompt", "a cup")],
+            Some(page.csrf()),
+        )
+        .await;
+    assert!(
+        to.contains("error="),
+        "the replaced key is the one sent: {to}"
+    );
+    let (status, gone) = s
+        .call(
+            "DELETE",
+            "/api/v1/vault/secrets/images_api_key",
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, &gone["removed"]),
+        (StatusCode::OK, &serde_json::json!(true))
+    );
+    let (status, bad) = s
+        .call(
+            "PUT",
+            "/api/v1/vault/secrets/openai",
+            Some(&token),
+            Some(serde_json::json!({"value": "x"})),
+        )
+        .await;
+    assert_eq!(
+        (status, &bad["code"]),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &serde_json::json!("invalid-input")
+        )
+    );
+    let (_, html) = page.get(&format!("/posts/{id}/edit")).await;
+    assert!(html.contains("Image generation is off"), "{html}");
 }

@@ -219,6 +219,24 @@ const TABLE: &[(&str, &str, Need, Fixture)] = &[
     ("get", "/calendar", Act(Action::ViewPost), F::None),
     ("get", "/audit", Act(Action::ViewAudit), F::None),
     ("post", "/retention/run", Act(Action::ManageData), F::None),
+    (
+        "get",
+        "/vault/secrets",
+        Act(Action::ManageAccounts),
+        F::None,
+    ),
+    (
+        "put",
+        "/vault/secrets/{name}",
+        Act(Action::ManageAccounts),
+        F::None,
+    ),
+    (
+        "delete",
+        "/vault/secrets/{name}",
+        Act(Action::ManageAccounts),
+        F::None,
+    ),
     ("post", "/export", Act(Action::ManageData), F::Draft),
     ("get", "/audit/verify", Act(Action::ViewAudit), F::None),
     ("get", "/session", Session, F::None),
@@ -378,7 +396,8 @@ async fn fixture(
     let path = path
         .replace("{id}", &id)
         .replace("{target}", &target)
-        .replace("{platform}", "instagram");
+        .replace("{platform}", "instagram")
+        .replace("{name}", "images_api_key");
     (path, post)
 }
 
@@ -413,6 +432,7 @@ fn body(method: &str, path: &str) -> Option<Value> {
         ("post", "/accounts/connect") => Some(json!({"platform": "tiktok"})),
         ("post", "/media/generate") => Some(json!({"prompt": "a cup"})),
         ("post", "/retention/run") => Some(json!({"dry_run": true})),
+        ("put", "/vault/secrets/{name}") => Some(json!({"value": "sk-walk-key"})),
         ("post", "/accounts/callback") => {
             Some(json!({"callback": "/accounts/callback?code=c&state=never-issued"}))
         }

@@ -209,6 +209,7 @@ const ADMIN_PAGES: &[&str] = &[
     "/admin/policy",
     "/admin/audit",
     "/admin/data",
+    "/admin/vault",
 ];
 
 async fn every_page_renders_for_every_role_or_says_why_not(s: Running) {
