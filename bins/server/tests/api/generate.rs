@@ -6,7 +6,7 @@
 use natronfx_service::testing::TestApp;
 use natronfx_service::workflow::Platform;
 use natronfx_service::{ImagesSettings, PostInput, TargetInput};
-use natronfx_sim::{SimConfig, Simulator};
+use natronfx_sim::{SimConfig, SimHandle, Simulator};
 use reqwest::StatusCode;
 use secrecy::SecretString;
 
@@ -18,6 +18,22 @@ both!(app:
     the_editor_generates_a_background_as_a_labelled_slide,
     a_key_stored_in_the_vault_turns_generation_on_while_the_server_runs,
 );
+
+/// A fresh simulator accepting [`KEY`], and settings pointing at it with no key of their own.
+async fn image_sim() -> (SimHandle, ImagesSettings) {
+    let sim = Simulator::start(SimConfig {
+        openai_api_key: KEY.into(),
+        ..SimConfig::default()
+    })
+    .await
+    .expect("simulator");
+    let settings = ImagesSettings {
+        base_url: sim.openai_base_url(),
+        max_retries: 0,
+        ..ImagesSettings::default()
+    };
+    (sim, settings)
+}
 
 async fn draft(app: &TestApp) -> String {
     app.service
@@ -59,17 +75,10 @@ async fn the_editor_generates_a_background_as_a_labelled_slide(mut app: TestApp)
         "{to}"
     );
 
-    let sim = Simulator::start(SimConfig {
-        openai_api_key: KEY.into(),
-        ..SimConfig::default()
-    })
-    .await
-    .expect("simulator");
+    let (_sim, settings) = image_sim().await;
     let settings = ImagesSettings {
         api_key: Some(SecretString::from(KEY)),
-        base_url: sim.openai_base_url(),
-        max_retries: 0,
-        ..ImagesSettings::default()
+        ..settings
     };
     app.service = app
         .service
@@ -204,12 +213,7 @@ async fn the_editor_generates_a_background_as_a_labelled_slide(mut app: TestApp)
 }
 
 async fn a_key_stored_in_the_vault_turns_generation_on_while_the_server_runs(mut app: TestApp) {
-    let sim = Simulator::start(SimConfig {
-        openai_api_key: KEY.into(),
-        ..SimConfig::default()
-    })
-    .await
-    .expect("simulator");
+    let (_sim, settings) = image_sim().await;
     let store: std::sync::Arc<dyn natronfx_service::store::CredentialStore> =
         app.service.store().clone();
     let keys =
@@ -219,11 +223,7 @@ async fn a_key_stored_in_the_vault_turns_generation_on_while_the_server_runs(mut
     app.service = app
         .service
         .clone()
-        .with_images_settings(ImagesSettings {
-            base_url: sim.openai_base_url(),
-            max_retries: 0,
-            ..ImagesSettings::default()
-        })
+        .with_images_settings(settings)
         .unwrap()
         .with_vault(vault);
     let s = crate::spawn_on(app).await;

@@ -34,8 +34,8 @@ both_backends!(
     an_image_key_kept_in_the_vault_generates_is_sealed_rotated_and_never_shown,
 );
 
-/// The app's service generating through a fresh simulator.
-async fn with_images(app: &TestApp) -> (Service, SimHandle) {
+/// A fresh simulator accepting [`KEY`], and settings pointing at it with no key of their own.
+async fn image_sim() -> (SimHandle, ImagesSettings) {
     let sim = Simulator::start(SimConfig {
         openai_api_key: KEY.into(),
         ..SimConfig::default()
@@ -43,10 +43,19 @@ async fn with_images(app: &TestApp) -> (Service, SimHandle) {
     .await
     .expect("simulator");
     let settings = ImagesSettings {
-        api_key: Some(SecretString::from(KEY)),
         base_url: sim.openai_base_url(),
         max_retries: 0,
         ..ImagesSettings::default()
+    };
+    (sim, settings)
+}
+
+/// The app's service generating through a fresh simulator, with the key in its configuration.
+async fn with_images(app: &TestApp) -> (Service, SimHandle) {
+    let (sim, settings) = image_sim().await;
+    let settings = ImagesSettings {
+        api_key: Some(SecretString::from(KEY)),
+        ..settings
     };
     let client = settings.client().unwrap().expect("configured");
     (app.service.clone().with_images(client), sim)
@@ -419,18 +428,8 @@ fn vault_on(
 }
 
 async fn an_image_key_kept_in_the_vault_generates_is_sealed_rotated_and_never_shown(app: TestApp) {
-    let sim = Simulator::start(SimConfig {
-        openai_api_key: KEY.into(),
-        ..SimConfig::default()
-    })
-    .await
-    .expect("simulator");
     // No key in the configuration: only where the API is.
-    let settings = ImagesSettings {
-        base_url: sim.openai_base_url(),
-        max_retries: 0,
-        ..ImagesSettings::default()
-    };
+    let (_sim, settings) = image_sim().await;
     let keys = std::collections::BTreeMap::from([
         (1, natronfx_vault::KeyMaterial::generate().unwrap()),
         (2, natronfx_vault::KeyMaterial::generate().unwrap()),
