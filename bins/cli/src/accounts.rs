@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 
 use crate::args::AccountCommand;
 use crate::output;
-use crate::run::invalid;
+use crate::run::{invalid, read_line};
 
 fn when(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
     t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
@@ -313,18 +313,6 @@ async fn connect(
         }
     };
     Ok(Some(accounts))
-}
-
-async fn read_line() -> Result<String> {
-    tokio::task::spawn_blocking(|| {
-        let mut line = String::new();
-        std::io::stdin()
-            .read_line(&mut line)
-            .map(|_| line)
-            .map_err(|e| Error::Internal(format!("reading standard input: {e}")))
-    })
-    .await
-    .map_err(|e| Error::Internal(e.to_string()))?
 }
 
 /// Answers requests on the loopback listener until one arrives on the callback path, finishes the

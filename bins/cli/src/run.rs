@@ -29,6 +29,19 @@ fn parse<T: std::str::FromStr<Err = natronfx_service::workflow::Error>>(s: &str)
     Ok(s.parse()?)
 }
 
+/// One line of standard input, read off the async runtime's threads.
+pub(crate) async fn read_line() -> Result<String> {
+    tokio::task::spawn_blocking(|| {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .map(|_| line)
+            .map_err(|e| Error::Internal(format!("reading standard input: {e}")))
+    })
+    .await
+    .map_err(|e| Error::Internal(e.to_string()))?
+}
+
 fn read_password(from_stdin: bool) -> Result<SecretString> {
     if from_stdin {
         let mut s = String::new();

@@ -13,7 +13,7 @@ use secrecy::SecretString;
 
 use crate::args::{SecretCommand, VaultCommand};
 use crate::output;
-use crate::run::invalid;
+use crate::run::{invalid, read_line};
 
 /// Runs a `vault` subcommand.
 pub async fn vault(service: &Service, actor: &User, cmd: VaultCommand, json: bool) -> Result<()> {
@@ -203,25 +203,21 @@ async fn secret(service: &Service, actor: &User, cmd: SecretCommand, json: bool)
 
 /// The secret's value: the first line of standard input, or typed at a prompt that does not echo.
 async fn read_secret(secret: SystemSecret, from_stdin: bool) -> Result<SecretString> {
-    let prompt = format!("{} ({}): ", secret.name(), secret.purpose());
-    let line = tokio::task::spawn_blocking(move || {
-        if from_stdin {
-            let mut line = String::new();
-            std::io::stdin()
-                .read_line(&mut line)
-                .map(|_| line)
-                .map_err(|e| Error::Internal(format!("reading standard input: {e}")))
-        } else {
+    let line = if from_stdin {
+        read_line().await?
+    } else {
+        let prompt = format!("{} ({}): ", secret.name(), secret.purpose());
+        tokio::task::spawn_blocking(move || {
             rpassword::prompt_password(prompt).map_err(|e| {
                 invalid(
                     "secret",
                     format!("cannot prompt ({e}); pipe the value in with --stdin"),
                 )
             })
-        }
-    })
-    .await
-    .map_err(|e| Error::Internal(e.to_string()))??;
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))??
+    };
     Ok(SecretString::from(
         line.trim_end_matches(['\r', '\n']).to_owned(),
     ))

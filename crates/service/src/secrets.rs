@@ -95,16 +95,16 @@ impl Service {
     ) -> Result<()> {
         authorize(actor, Action::ManageAccounts, None)?;
         let value = value.expose_secret().trim();
-        let reason = if value.is_empty() {
-            "it is empty"
+        let refused = if value.is_empty() {
+            Some("it is empty")
         } else if value.len() > MAX_SECRET_LEN {
-            "it is longer than 4096 bytes"
+            Some("it is longer than 4096 bytes")
         } else if value.chars().any(char::is_control) {
-            "it holds a line break or another control character"
+            Some("it holds a line break or another control character")
         } else {
-            ""
+            None
         };
-        if !reason.is_empty() {
+        if let Some(reason) = refused {
             return Err(natronfx_workflow::Error::InvalidInput {
                 field: "secret",
                 reason: format!("the value for {} was refused: {reason}", secret.name()),

@@ -12,7 +12,7 @@ use natronfx_store::{CredentialStore, SealedCredential, SealedServiceSecret};
 use natronfx_workflow::{AccountId, AuditEvent};
 use serde::Serialize;
 
-use crate::keyring::{envelope_key_id, service_secret_context};
+use crate::keyring::{credential_context, envelope_key_id, service_secret_context};
 use crate::{Error, Keyring, Result, Secret, VaultConfig};
 
 /// Longest accepted field name.
@@ -524,27 +524,41 @@ impl Vault {
 
     /// Opens a stored secret of the system, checking that the key id column agrees with the envelope.
     fn open_service_row(&self, row: &SealedServiceSecret) -> Result<Secret> {
-        let context = service_secret_context(&row.name);
-        let key_id = envelope_key_id(&row.ciphertext)?;
-        if key_id != row.key_id {
-            return Err(Error::Tampered {
-                context: row.name.clone(),
-                key_id,
-            });
-        }
-        self.keyring.open_bound(&context, &row.ciphertext)
+        self.open_stored(
+            &service_secret_context(&row.name),
+            row.key_id,
+            &row.ciphertext,
+            || row.name.clone(),
+        )
     }
 
     /// Opens a stored row, checking that the key id column agrees with the envelope.
     fn open_row(&self, row: &SealedCredential) -> Result<Secret> {
-        let key_id = envelope_key_id(&row.ciphertext)?;
-        if key_id != row.key_id {
+        self.open_stored(
+            &credential_context(row.account_id, &row.field),
+            row.key_id,
+            &row.ciphertext,
+            || format!("{}/{}", row.account_id, row.field),
+        )
+    }
+
+    /// Opens an envelope bound to `context` whose row says `key_id` sealed it; a row whose key id
+    /// disagrees with its envelope is tampered (`label` names it).
+    fn open_stored(
+        &self,
+        context: &str,
+        key_id: u32,
+        envelope: &[u8],
+        label: impl FnOnce() -> String,
+    ) -> Result<Secret> {
+        let sealed_by = envelope_key_id(envelope)?;
+        if sealed_by != key_id {
             return Err(Error::Tampered {
-                context: format!("{}/{}", row.account_id, row.field),
-                key_id,
+                context: label(),
+                key_id: sealed_by,
             });
         }
-        self.open(row.account_id, &row.field, &row.ciphertext)
+        self.keyring.open_bound(context, envelope)
     }
 }
 
